@@ -1,0 +1,94 @@
+/* Framing and channel I/O (DESIGN §4).
+ *
+ * A frame is a fixed 16-byte header followed by `length` payload bytes (one
+ * codec value). The header's length is checked against the receiver's cap
+ * before a single payload byte is allocated or read.
+ *
+ *   offset  size  field
+ *   0       4     length      payload bytes, little-endian
+ *   4       1     kind        enum ex_msg_kind
+ *   5       1     op          enum ex_op for EX_MSG_CALL, else 0
+ *   6       2     flags       reserved, must be 0
+ *   8       4     request_id  pairs a reply with its request
+ *   12      4     chain_id    the call chain a nested request belongs to
+ */
+#ifndef EXTRADITE_FRAME_H
+#define EXTRADITE_FRAME_H
+
+#include <stdint.h>
+
+#include "buf.h"
+
+#define EX_FRAME_HEADER_SIZE 16u
+/* Default cap on one frame's payload; big buffers go out of band. */
+#define EX_FRAME_MAX_DEFAULT (64u << 20)
+/* The child's end of the channel is always this fd after exec. */
+#define EX_CHILD_CHANNEL_FD 3
+
+enum ex_msg_kind {
+        EX_MSG_BOOT = 1,  /* parent->child: (sys_path, options) */
+        EX_MSG_CALL = 2,  /* request; the header's op says which */
+        EX_MSG_REPLY = 3, /* reply: the result value */
+        EX_MSG_ERROR = 4, /* reply: (kind, module, name, message, traceback) */
+        EX_MSG_RELEASE = 5, /* no reply: [id, count, id, count, ...] */
+        EX_MSG_KIND_MAX = EX_MSG_RELEASE,
+        /* There is no "bye": the child exits on EOF of its channel. */
+};
+
+enum ex_op {
+        EX_OP_NONE = 0,
+        EX_OP_LOAD = 1,        /* (module, qualname) -> (handle, meta) */
+        EX_OP_NEW = 2,         /* (class, args, kwargs) -> handle */
+        EX_OP_CALL = 3,        /* (obj, args, kwargs) -> value */
+        EX_OP_CALL_METHOD = 4, /* (obj, name, args, kwargs) -> value */
+        EX_OP_GETATTR = 5,     /* (obj, name) -> value */
+        EX_OP_SETATTR = 6,     /* (obj, name, value) -> None */
+        EX_OP_DELATTR = 7,     /* (obj, name) -> None */
+        EX_OP_MAX = EX_OP_DELATTR,
+};
+
+/* What an EX_MSG_ERROR frame reports; the parent maps each to a class. */
+enum ex_error_kind {
+        EX_ERR_REMOTE = 0,      /* an exception raised by the target's code */
+        EX_ERR_PROTOCOL = 1,    /* bad request, released handle */
+        EX_ERR_UNSUPPORTED = 2, /* an interaction the child refuses */
+        EX_ERR_LEAK = 3,        /* would move the protected module */
+        EX_ERR_KIND_MAX = EX_ERR_LEAK,
+};
+
+struct ex_frame_header {
+        uint32_t length;
+        uint8_t kind;
+        uint8_t op;
+        uint16_t flags;
+        uint32_t request_id;
+        uint32_t chain_id;
+};
+
+void ex_frame_header_pack(const struct ex_frame_header *h,
+                          uint8_t out[EX_FRAME_HEADER_SIZE]);
+/* -EBADMSG for an unknown kind/op or nonzero flags, -EMSGSIZE when the
+ * length exceeds max_payload. */
+int ex_frame_header_unpack(const uint8_t in[EX_FRAME_HEADER_SIZE],
+                           uint32_t max_payload, struct ex_frame_header *out);
+
+/* Send one frame (header + payload) in full. Retries EINTR and short
+ * writes; never raises SIGPIPE. -EPIPE when the peer is gone. */
+int ex_frame_send(int fd, const struct ex_frame_header *h, const void *payload,
+                  uint32_t len);
+
+/* Receive one frame into `payload` (reset first). Blocks until a whole frame
+ * arrives or the deadline passes.
+ *   deadline_ms: CLOCK_MONOTONIC milliseconds, or -1 for no deadline
+ *   watch_fd:    another fd (a pidfd) that ends the wait when readable,
+ *                or -1
+ * -EPIPE on EOF (peer closed), -ETIMEDOUT past the deadline, -ECHILD when
+ * watch_fd became readable first, -EMSGSIZE/-EBADMSG from the header. */
+int ex_frame_recv(int fd, uint32_t max_payload, int64_t deadline_ms,
+                  int watch_fd, struct ex_frame_header *h,
+                  struct ex_buf *payload);
+
+/* CLOCK_MONOTONIC now, in milliseconds. */
+int64_t ex_now_ms(void);
+
+#endif
