@@ -1,0 +1,250 @@
+/* Framing and channel I/O; see frame.h. */
+#include "frame.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+
+/* ---- header ---------------------------------------------------------- */
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+        p[0] = (uint8_t)v;
+        p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+        for (int i = 0; i < 4; i++)
+                p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint16_t get_le16(const uint8_t *p)
+{
+        return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+        return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+               (uint32_t)p[3] << 24;
+}
+
+void ex_frame_header_pack(const struct ex_frame_header *h,
+                          uint8_t out[EX_FRAME_HEADER_SIZE])
+{
+        put_le32(out + 0, h->length);
+        out[4] = h->kind;
+        out[5] = h->op;
+        put_le16(out + 6, h->flags);
+        put_le32(out + 8, h->request_id);
+        put_le32(out + 12, h->chain_id);
+}
+
+int ex_frame_header_unpack(const uint8_t in[EX_FRAME_HEADER_SIZE],
+                           uint32_t max_payload, struct ex_frame_header *out)
+{
+        struct ex_frame_header h = {
+                .length = get_le32(in + 0),
+                .kind = in[4],
+                .op = in[5],
+                .flags = get_le16(in + 6),
+                .request_id = get_le32(in + 8),
+                .chain_id = get_le32(in + 12),
+        };
+
+        if (h.kind < 1 || h.kind > EX_MSG_KIND_MAX)
+                return -EBADMSG;
+        /* Only a call names an operation; anything else must say 0. */
+        if (h.kind == EX_MSG_CALL ? (h.op < 1 || h.op > EX_OP_MAX)
+                                  : h.op != 0)
+                return -EBADMSG;
+        if (h.flags != 0)
+                return -EBADMSG;
+        /* Checked here, before the caller allocates anything for it. */
+        if (h.length > max_payload)
+                return -EMSGSIZE;
+        *out = h;
+        return 0;
+}
+
+/* ---- time ------------------------------------------------------------ */
+
+int64_t ex_now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* poll() timeout for an absolute deadline: -1 for none, 0 once past. */
+static int timeout_for(int64_t deadline_ms)
+{
+        int64_t left;
+
+        if (deadline_ms < 0)
+                return -1;
+        left = deadline_ms - ex_now_ms();
+        if (left < 0)
+                return 0;
+        return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* ---- send ------------------------------------------------------------ */
+
+/* Block until fd is writable (the socket may be non-blocking). */
+static int wait_writable(int fd)
+{
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+
+        for (;;) {
+                int n = poll(&pfd, 1, -1);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (pfd.revents & POLLNVAL)
+                        return -EBADF;
+                /* POLLOUT, POLLHUP or POLLERR: let sendmsg report it. */
+                return 0;
+        }
+}
+
+int ex_frame_send(int fd, const struct ex_frame_header *h, const void *payload,
+                  uint32_t len)
+{
+        uint8_t hdr[EX_FRAME_HEADER_SIZE];
+        struct iovec iov[2];
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 1};
+
+        ex_frame_header_pack(h, hdr);
+        iov[0] = (struct iovec){.iov_base = hdr, .iov_len = sizeof(hdr)};
+        if (len) {
+                /* sendmsg takes a non-const base; it only reads it. */
+                iov[1] = (struct iovec){.iov_base = (void *)payload,
+                                        .iov_len = len};
+                msg.msg_iovlen = 2;
+        }
+        while (msg.msg_iovlen > 0) {
+                /* MSG_NOSIGNAL: a dead peer is -EPIPE, never SIGPIPE. */
+                ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+                size_t done;
+
+                if (n < 0) {
+                        int e = errno;
+
+                        if (e == EINTR)
+                                continue;
+                        if (e == EAGAIN || e == EWOULDBLOCK) {
+                                int r = wait_writable(fd);
+
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
+                        if (e == EPIPE || e == ECONNRESET)
+                                return -EPIPE;
+                        return -e;
+                }
+                /* Short write: drop what went out and send the rest. */
+                done = (size_t)n;
+                while (msg.msg_iovlen > 0 && done >= msg.msg_iov[0].iov_len) {
+                        done -= msg.msg_iov[0].iov_len;
+                        msg.msg_iov++;
+                        msg.msg_iovlen--;
+                }
+                if (msg.msg_iovlen > 0) {
+                        msg.msg_iov[0].iov_base =
+                                (uint8_t *)msg.msg_iov[0].iov_base + done;
+                        msg.msg_iov[0].iov_len -= done;
+                }
+        }
+        return 0;
+}
+
+/* ---- receive --------------------------------------------------------- */
+
+/* Read exactly n bytes from fd, waiting with poll() so the deadline and the
+ * watch fd can end the wait. */
+static int read_exact(int fd, uint8_t *buf, size_t n, int64_t deadline_ms,
+                      int watch_fd)
+{
+        size_t got = 0;
+
+        while (got < n) {
+                struct pollfd pfd[2] = {
+                        {.fd = fd, .events = POLLIN},
+                        {.fd = watch_fd, .events = POLLIN},
+                };
+                int ready = poll(pfd, watch_fd >= 0 ? 2 : 1,
+                                 timeout_for(deadline_ms));
+                ssize_t k;
+
+                if (ready < 0 && errno == EINTR)
+                        continue; /* the timeout is recomputed */
+                if (ready < 0)
+                        return -errno;
+                if (ready == 0)
+                        return -ETIMEDOUT;
+                if (pfd[0].revents & POLLNVAL)
+                        return -EBADF;
+                /* The socket first: a dying child's last frame and its
+                 * EOF are both in the socket, so nothing is lost. */
+                if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        k = recv(fd, buf + got, n - got, MSG_DONTWAIT);
+                        if (k > 0) {
+                                got += (size_t)k;
+                                continue;
+                        }
+                        if (k == 0)
+                                return -EPIPE;
+                        if (errno == EINTR || errno == EAGAIN ||
+                            errno == EWOULDBLOCK)
+                                continue;
+                        if (errno == ECONNRESET)
+                                return -EPIPE;
+                        return -errno;
+                }
+                if (pfd[1].revents & POLLNVAL)
+                        return -EBADF;
+                if (pfd[1].revents)
+                        return -ECHILD;
+        }
+        return 0;
+}
+
+int ex_frame_recv(int fd, uint32_t max_payload, int64_t deadline_ms,
+                  int watch_fd, struct ex_frame_header *h,
+                  struct ex_buf *payload)
+{
+        uint8_t hdr[EX_FRAME_HEADER_SIZE];
+        struct ex_frame_header fh;
+        int r;
+
+        ex_buf_reset(payload);
+        r = read_exact(fd, hdr, sizeof(hdr), deadline_ms, watch_fd);
+        if (r < 0)
+                return r;
+        /* Validate before reserving: a hostile length allocates nothing. */
+        r = ex_frame_header_unpack(hdr, max_payload, &fh);
+        if (r < 0)
+                return r;
+        if (fh.length) {
+                r = ex_buf_reserve(payload, fh.length);
+                if (r < 0)
+                        return r;
+                r = read_exact(fd, payload->data, fh.length, deadline_ms,
+                               watch_fd);
+                if (r < 0)
+                        return r;
+                payload->len = fh.length;
+        }
+        *h = fh;
+        return 0;
+}
