@@ -1,0 +1,385 @@
+/* Python objects <-> wire codec; see convert.h. */
+#include "convert.h"
+
+#include <errno.h>
+#include <string.h>
+
+PyObject *ex_raise_codec_error(ex_state *st, int err)
+{
+        const char *why;
+
+        switch (err) {
+        case -EBADMSG:
+                why = "malformed value";
+                break;
+        case -E2BIG:
+                why = "a length or count over its limit";
+                break;
+        case -ELOOP:
+                why = "nesting deeper than the limit";
+                break;
+        case -EPERM:
+                why = "a value kind this side does not accept";
+                break;
+        default:
+                why = strerror(-err);
+                break;
+        }
+        PyErr_Format(st->ProtocolError, "extradite: peer sent %s", why);
+        return NULL;
+}
+
+static int codec_fail(int r)
+{
+        if (r == -ENOMEM)
+                PyErr_NoMemory();
+        else if (r == -EMSGSIZE || r == -E2BIG)
+                PyErr_SetString(PyExc_ValueError,
+                                "extradite: value too large for one message");
+        else
+                PyErr_Format(PyExc_SystemError, "extradite: encoder error %d",
+                             r);
+        return -1;
+}
+
+#define PUT(expr)                                                              \
+        do {                                                                   \
+                int _r = (expr);                                               \
+                if (_r < 0)                                                    \
+                        return codec_fail(_r);                                 \
+        } while (0)
+
+static int encode_long(PyObject *o, struct ex_buf *b)
+{
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+        size_t nbits;
+        uint32_t n;
+        int r;
+
+        if (!overflow) {
+                if (v == -1 && PyErr_Occurred())
+                        return -1;
+                PUT(ex_put_int(b, v));
+                return 0;
+        }
+        nbits = _PyLong_NumBits(o);
+        if (nbits == (size_t)-1 && PyErr_Occurred())
+                return -1;
+        /* One more bit for the sign; the limit matches the peer's reader. */
+        if (nbits / 8 + 1 > ex_limits_default().max_bigint_bytes) {
+                PyErr_SetString(PyExc_OverflowError,
+                                "extradite: integer too large to transfer");
+                return -1;
+        }
+        n = (uint32_t)(nbits / 8 + 1);
+        /* Convert in place in the buffer: no temporary bytes object. */
+        PUT(ex_buf_reserve(b, 5 + (size_t)n));
+        b->data[b->len] = EX_TAG_BIGINT;
+        memcpy(b->data + b->len + 1, &n, 4); /* x86_64: little-endian */
+#if PY_VERSION_HEX >= 0x030D0000
+        r = PyLong_AsNativeBytes(o, b->data + b->len + 5, n,
+                                 Py_ASNATIVEBYTES_LITTLE_ENDIAN) < 0
+                    ? -1
+                    : 0;
+#else
+        r = _PyLong_AsByteArray((PyLongObject *)o, b->data + b->len + 5, n, 1,
+                                1);
+#endif
+        if (r < 0)
+                return -1;
+        b->len += 5 + (size_t)n;
+        return 0;
+}
+
+static int encode_blob(struct ex_buf *b, uint8_t tag, const char *p,
+                       Py_ssize_t n)
+{
+        PUT(ex_put_blob(b, tag, p, (size_t)n));
+        return 0;
+}
+
+static int encode_items(ex_state *st, const struct ex_codec_hooks *h,
+                        PyObject *seq, uint8_t tag, struct ex_buf *b,
+                        uint32_t depth);
+
+static int encode_dict(ex_state *st, const struct ex_codec_hooks *h,
+                       PyObject *d, struct ex_buf *b, uint32_t depth)
+{
+        Py_ssize_t pos = 0, n = PyDict_GET_SIZE(d), done = 0;
+        PyObject *k, *v;
+
+        if (n > UINT32_MAX)
+                return codec_fail(-E2BIG);
+        PUT(ex_put_container(b, EX_TAG_DICT, (uint32_t)n));
+        while (PyDict_Next(d, &pos, &k, &v)) {
+                int r;
+                if (done == n)
+                        break;
+                Py_INCREF(k);
+                Py_INCREF(v);
+                r = ex_encode(st, h, k, b, depth);
+                if (r == 0)
+                        r = ex_encode(st, h, v, b, depth);
+                Py_DECREF(k);
+                Py_DECREF(v);
+                if (r < 0)
+                        return -1;
+                done++;
+        }
+        if (done != n) {
+                PyErr_SetString(PyExc_RuntimeError,
+                                "dictionary changed size during transfer");
+                return -1;
+        }
+        return 0;
+}
+
+int ex_encode(ex_state *st, const struct ex_codec_hooks *h, PyObject *o,
+              struct ex_buf *b, uint32_t max_depth)
+{
+        PyTypeObject *tp = Py_TYPE(o);
+
+        /* Exact types only: a subclass may carry behaviour a copy loses. */
+        if (o == Py_None)
+                PUT(ex_put_none(b));
+        else if (o == Py_True || o == Py_False)
+                PUT(ex_put_bool(b, o == Py_True));
+        else if (tp == &PyLong_Type)
+                return encode_long(o, b);
+        else if (tp == &PyUnicode_Type) {
+                Py_ssize_t n;
+                const char *s = PyUnicode_AsUTF8AndSize(o, &n);
+                if (!s)
+                        return -1;
+                return encode_blob(b, EX_TAG_STR, s, n);
+        } else if (tp == &PyFloat_Type)
+                PUT(ex_put_float(b, PyFloat_AS_DOUBLE(o)));
+        else if (tp == &PyBytes_Type)
+                return encode_blob(b, EX_TAG_BYTES, PyBytes_AS_STRING(o),
+                                   PyBytes_GET_SIZE(o));
+        else if (tp == &PyByteArray_Type)
+                return encode_blob(b, EX_TAG_BYTEARRAY,
+                                   PyByteArray_AS_STRING(o),
+                                   PyByteArray_GET_SIZE(o));
+        else if (tp == &PyComplex_Type)
+                PUT(ex_put_complex(b, PyComplex_RealAsDouble(o),
+                                   PyComplex_ImagAsDouble(o)));
+        else if (tp == &PyList_Type || tp == &PyTuple_Type ||
+                 tp == &PyDict_Type || tp == &PySet_Type ||
+                 tp == &PyFrozenSet_Type) {
+                int r;
+                if (max_depth == 0) {
+                        PyErr_SetString(PyExc_ValueError,
+                                        "extradite: value nested too deeply "
+                                        "to transfer");
+                        return -1;
+                }
+                if (Py_EnterRecursiveCall(" while encoding for extradite"))
+                        return -1;
+                if (tp == &PyDict_Type)
+                        r = encode_dict(st, h, o, b, max_depth - 1);
+                else
+                        r = encode_items(st, h, o,
+                                         tp == &PyList_Type    ? EX_TAG_LIST
+                                         : tp == &PyTuple_Type ? EX_TAG_TUPLE
+                                         : tp == &PySet_Type   ? EX_TAG_SET
+                                                             : EX_TAG_FROZENSET,
+                                         b, max_depth - 1);
+                Py_LeaveRecursiveCall();
+                return r;
+        } else
+                return h->encode_other(h->ctx, o, b);
+        return 0;
+}
+
+static int encode_items(ex_state *st, const struct ex_codec_hooks *h,
+                        PyObject *seq, uint8_t tag, struct ex_buf *b,
+                        uint32_t depth)
+{
+        Py_ssize_t n = PyObject_Length(seq), done = 0;
+        PyObject *it, *item;
+
+        if (n < 0)
+                return -1;
+        if (n > UINT32_MAX)
+                return codec_fail(-E2BIG);
+        PUT(ex_put_container(b, tag, (uint32_t)n));
+        /* Iterate (not index): sets have no index, and a list mutated by
+         * code run while encoding must not make us read past its end. */
+        it = PyObject_GetIter(seq);
+        if (!it)
+                return -1;
+        while (done < n && (item = PyIter_Next(it)) != NULL) {
+                int r = ex_encode(st, h, item, b, depth);
+                Py_DECREF(item);
+                if (r < 0) {
+                        Py_DECREF(it);
+                        return -1;
+                }
+                done++;
+        }
+        Py_DECREF(it);
+        if (PyErr_Occurred())
+                return -1;
+        if (done != n) {
+                PyErr_SetString(PyExc_RuntimeError,
+                                "container changed size during transfer");
+                return -1;
+        }
+        return 0;
+}
+
+int ex_encode_call_args(ex_state *st, const struct ex_codec_hooks *h,
+                        PyObject *const *args, size_t nargs,
+                        PyObject *kwnames, struct ex_buf *b)
+{
+        Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+        uint32_t depth = ex_limits_default().max_depth - 1;
+
+        PUT(ex_put_container(b, EX_TAG_TUPLE, (uint32_t)nargs));
+        for (size_t i = 0; i < nargs; i++)
+                if (ex_encode(st, h, args[i], b, depth) < 0)
+                        return -1;
+        PUT(ex_put_container(b, EX_TAG_DICT, (uint32_t)nkw));
+        for (Py_ssize_t i = 0; i < nkw; i++) {
+                if (ex_encode(st, h, PyTuple_GET_ITEM(kwnames, i), b, depth) <
+                        0 ||
+                    ex_encode(st, h, args[nargs + (size_t)i], b, depth) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static PyObject *decode_container(ex_state *st, const struct ex_codec_hooks *h,
+                                  struct ex_reader *r, const struct ex_item *it)
+{
+        uint32_t n = it->v.count;
+        PyObject *c, *k, *v;
+
+        switch (it->tag) {
+        case EX_TAG_LIST:
+        case EX_TAG_TUPLE:
+                /* The reader checked n against the bytes left, so this
+                 * allocation is bounded by the frame size. */
+                c = it->tag == EX_TAG_LIST ? PyList_New(n) : PyTuple_New(n);
+                if (!c)
+                        return NULL;
+                for (uint32_t i = 0; i < n; i++) {
+                        v = ex_decode(st, h, r);
+                        if (!v) {
+                                Py_DECREF(c);
+                                return NULL;
+                        }
+                        if (it->tag == EX_TAG_LIST)
+                                PyList_SET_ITEM(c, i, v);
+                        else
+                                PyTuple_SET_ITEM(c, i, v);
+                }
+                return c;
+        case EX_TAG_DICT:
+                c = PyDict_New();
+                for (uint32_t i = 0; c && i < n; i++) {
+                        k = ex_decode(st, h, r);
+                        v = k ? ex_decode(st, h, r) : NULL;
+                        if (!v || PyDict_SetItem(c, k, v) < 0)
+                                Py_CLEAR(c);
+                        Py_XDECREF(k);
+                        Py_XDECREF(v);
+                }
+                return c;
+        default: /* set, frozenset */
+                c = it->tag == EX_TAG_SET ? PySet_New(NULL)
+                                          : PyFrozenSet_New(NULL);
+                for (uint32_t i = 0; c && i < n; i++) {
+                        v = ex_decode(st, h, r);
+                        if (!v || PySet_Add(c, v) < 0)
+                                Py_CLEAR(c);
+                        Py_XDECREF(v);
+                }
+                return c;
+        }
+}
+
+static PyObject *decode_pickle(ex_state *st, const struct ex_item *it)
+{
+        PyObject *data, *res;
+
+        if (!st->pickle_loads) {
+                PyObject *m = PyImport_ImportModule("pickle");
+                if (!m)
+                        return NULL;
+                st->pickle_loads = PyObject_GetAttrString(m, "loads");
+                Py_DECREF(m);
+                if (!st->pickle_loads)
+                        return NULL;
+        }
+        data = PyBytes_FromStringAndSize((const char *)it->v.s.p, it->v.s.n);
+        if (!data)
+                return NULL;
+        res = PyObject_CallOneArg(st->pickle_loads, data);
+        Py_DECREF(data);
+        return res;
+}
+
+PyObject *ex_decode(ex_state *st, const struct ex_codec_hooks *h,
+                    struct ex_reader *r)
+{
+        struct ex_item it;
+        int rc = ex_read(r, &it);
+
+        if (rc < 0)
+                return ex_raise_codec_error(st, rc);
+        switch (it.tag) {
+        case EX_TAG_NONE:
+                Py_RETURN_NONE;
+        case EX_TAG_FALSE:
+                Py_RETURN_FALSE;
+        case EX_TAG_TRUE:
+                Py_RETURN_TRUE;
+        case EX_TAG_INT:
+                return PyLong_FromLongLong(it.v.i);
+        case EX_TAG_BIGINT:
+                return _PyLong_FromByteArray(it.v.s.p, it.v.s.n, 1, 1);
+        case EX_TAG_FLOAT:
+                return PyFloat_FromDouble(it.v.f);
+        case EX_TAG_COMPLEX:
+                return PyComplex_FromDoubles(it.v.c.real, it.v.c.imag);
+        case EX_TAG_STR:
+                /* The reader already checked strict UTF-8. */
+                return PyUnicode_DecodeUTF8((const char *)it.v.s.p, it.v.s.n,
+                                            "strict");
+        case EX_TAG_BYTES:
+                return PyBytes_FromStringAndSize((const char *)it.v.s.p,
+                                                 it.v.s.n);
+        case EX_TAG_BYTEARRAY:
+                return PyByteArray_FromStringAndSize((const char *)it.v.s.p,
+                                                     it.v.s.n);
+        case EX_TAG_PICKLE:
+                return decode_pickle(st, &it);
+        case EX_TAG_HANDLE:
+        case EX_TAG_BACKREF:
+                return h->decode_handle(h->ctx, it.tag, it.v.handle);
+        default:
+                return decode_container(st, h, r, &it);
+        }
+}
+
+PyObject *ex_decode_all(ex_state *st, const struct ex_codec_hooks *h,
+                        const void *p, size_t n, const struct ex_limits *lim)
+{
+        struct ex_reader r;
+        PyObject *v;
+        int rc;
+
+        ex_reader_init(&r, p, n, lim);
+        v = ex_decode(st, h, &r);
+        if (!v)
+                return NULL;
+        rc = ex_reader_finish(&r);
+        if (rc < 0) {
+                Py_DECREF(v);
+                return ex_raise_codec_error(st, rc);
+        }
+        return v;
+}

@@ -1,0 +1,45 @@
+/* Python objects <-> the wire codec (protocol/codec.h), both directions.
+ *
+ * Encoding writes straight from objects into an ex_buf; decoding builds
+ * objects straight from an ex_reader. What the codec has no tag for, and
+ * the handle tags, are delegated to hooks, so the parent and the child can
+ * give them different meanings (pickle or handle, proxy or local object).
+ */
+#ifndef EXTRADITE_CONVERT_H
+#define EXTRADITE_CONVERT_H
+
+#include "state.h"
+#include "codec.h"
+
+struct ex_codec_hooks {
+        void *ctx; /* not owned; passed back to the hooks */
+        /* Encode an object without a codec tag: 0, or -1 with an exception
+         * set. */
+        int (*encode_other)(void *ctx, PyObject *o, struct ex_buf *b);
+        /* The object for EX_TAG_HANDLE / EX_TAG_BACKREF: a new reference,
+         * or NULL with an exception set. */
+        PyObject *(*decode_handle)(void *ctx, uint8_t tag, uint64_t id);
+};
+
+/* Encode one object, nesting at most max_depth containers. 0 or -1. */
+int ex_encode(ex_state *st, const struct ex_codec_hooks *h, PyObject *o,
+              struct ex_buf *b, uint32_t max_depth);
+
+/* Encode vectorcall arguments as (args tuple, kwargs dict). 0 or -1. */
+int ex_encode_call_args(ex_state *st, const struct ex_codec_hooks *h,
+                        PyObject *const *args, size_t nargs,
+                        PyObject *kwnames, struct ex_buf *b);
+
+/* Decode the next whole value from r: a new reference, or NULL with
+ * ProtocolError (malformed input) or the hook's exception set. */
+PyObject *ex_decode(ex_state *st, const struct ex_codec_hooks *h,
+                    struct ex_reader *r);
+
+/* Decode exactly one value spanning p..p+n (no trailing bytes). */
+PyObject *ex_decode_all(ex_state *st, const struct ex_codec_hooks *h,
+                        const void *p, size_t n, const struct ex_limits *lim);
+
+/* Raise ProtocolError describing a codec error code; returns NULL. */
+PyObject *ex_raise_codec_error(ex_state *st, int err);
+
+#endif

@@ -1,0 +1,235 @@
+/* Exception classes and error reports; see errors.h. */
+#include "errors.h"
+
+#include <string.h>
+
+#include "frame.h"
+
+static PyObject *new_error(PyObject *module, const char *name, const char *doc,
+                           PyObject *bases, PyObject *dict)
+{
+        char qualified[96];
+        PyObject *cls;
+
+        snprintf(qualified, sizeof(qualified), "extradite.%s", name);
+        cls = PyErr_NewExceptionWithDoc(qualified, doc, bases, dict);
+        if (cls && PyModule_AddObjectRef(module, name, cls) < 0)
+                Py_CLEAR(cls);
+        return cls;
+}
+
+static PyObject *none_attrs(const char *a, const char *b, const char *c)
+{
+        return Py_BuildValue("{sOsOsO}", a, Py_None, b, Py_None, c, Py_None);
+}
+
+int ex_errors_init(PyObject *module, ex_state *st)
+{
+        PyObject *d, *bases;
+
+        st->Error = new_error(module, "ExtraditeError",
+                              "Base class of every extradite error.",
+                              PyExc_Exception, NULL);
+        if (!st->Error)
+                return -1;
+        st->ProtocolError = new_error(
+                module, "ExtraditeProtocolError",
+                "The channel to the child broke: the child died or was "
+                "stopped, sent a malformed message, or a released handle "
+                "was used.",
+                st->Error, NULL);
+        st->ModuleLeakError = new_error(
+                module, "ExtraditeModuleLeakError",
+                "The protected module is, or would become, loaded in this "
+                "interpreter.",
+                st->Error, NULL);
+        st->UnsupportedInteractionError = new_error(
+                module, "UnsupportedInteractionError",
+                "An interaction extradite cannot carry out across the "
+                "process boundary.",
+                st->Error, NULL);
+        if (!st->ProtocolError || !st->ModuleLeakError ||
+            !st->UnsupportedInteractionError)
+                return -1;
+        d = none_attrs("remote_type_name", "remote_message",
+                       "remote_traceback");
+        if (!d)
+                return -1;
+        st->RemoteError = new_error(
+                module, "ExtraditeRemoteError",
+                "An exception raised by code in the child. remote_type_name, "
+                "remote_message and remote_traceback describe the original; "
+                "for built-in exception types the raised object also derives "
+                "from that type.",
+                st->Error, d);
+        Py_DECREF(d);
+        d = none_attrs("syscall", "syscall_nr", "profile");
+        if (!d)
+                return -1;
+        st->SandboxViolation = new_error(
+                module, "ExtraditeSandboxViolation",
+                "The child was killed for a system call its sandbox profile "
+                "forbids; syscall, syscall_nr and profile say which.",
+                st->Error, d);
+        Py_DECREF(d);
+        bases = PyTuple_Pack(2, st->Error, PyExc_TimeoutError);
+        if (!bases)
+                return -1;
+        st->TimeoutError = new_error(
+                module, "ExtraditeTimeoutError",
+                "A call or the child's start-up took longer than allowed; the "
+                "child was killed.",
+                bases, NULL);
+        Py_DECREF(bases);
+        st->remote_classes = PyDict_New();
+        if (!st->RemoteError || !st->SandboxViolation || !st->TimeoutError ||
+            !st->remote_classes)
+                return -1;
+        return 0;
+}
+
+/* The class for a remote exception: for an Exception subclass from
+ * builtins, a class deriving from RemoteError and it (cached); otherwise
+ * RemoteError. Nothing is imported by a name the child chose: the name is
+ * only looked up among the builtins. */
+static PyObject *remote_class(ex_state *st, PyObject *module, PyObject *name)
+{
+        PyObject *builtins, *base, *cls, *cname;
+
+        if (!PyUnicode_Check(module) || !PyUnicode_Check(name) ||
+            !(PyUnicode_CompareWithASCIIString(module, "builtins") == 0))
+                return Py_NewRef(st->RemoteError);
+        cls = PyDict_GetItemWithError(st->remote_classes, name);
+        if (cls)
+                return Py_NewRef(cls);
+        if (PyErr_Occurred())
+                return NULL;
+        builtins = PyEval_GetBuiltins(); /* borrowed */
+        base = builtins ? PyDict_GetItemWithError(builtins, name) : NULL;
+        if (!base) {
+                if (PyErr_Occurred())
+                        return NULL;
+                return Py_NewRef(st->RemoteError);
+        }
+        /* Not BaseException-only types: a remote SystemExit must not end
+         * this process. */
+        if (!PyType_Check(base) ||
+            !PyType_IsSubtype((PyTypeObject *)base,
+                              (PyTypeObject *)PyExc_Exception))
+                return Py_NewRef(st->RemoteError);
+        cname = PyUnicode_FromFormat("Remote%U", name);
+        if (!cname)
+                return NULL;
+        cls = PyObject_CallFunction((PyObject *)&PyType_Type, "O(OO){ss}",
+                                    cname, st->RemoteError, base, "__module__",
+                                    "extradite");
+        Py_DECREF(cname);
+        if (!cls) {
+                /* An incompatible layout: keep the plain class. */
+                PyErr_Clear();
+                return Py_NewRef(st->RemoteError);
+        }
+        if (PyDict_SetItem(st->remote_classes, name, cls) < 0)
+                Py_CLEAR(cls);
+        return cls;
+}
+
+static PyObject *instantiate(PyObject *cls, PyObject *args, PyObject *message)
+{
+        PyObject *exc = NULL;
+
+        if (args && PyTuple_Check(args))
+                exc = PyObject_Call(cls, args, NULL);
+        if (!exc) {
+                PyErr_Clear();
+                exc = PyObject_CallOneArg(cls, message);
+        }
+        return exc;
+}
+
+PyObject *ex_raise_error_report(ex_state *st, PyObject *report)
+{
+        PyObject *kind_o, *module, *name, *message, *tb, *args;
+        PyObject *cls = NULL, *exc = NULL, *type_name = NULL;
+        long kind;
+
+        if (!PyTuple_Check(report) || PyTuple_GET_SIZE(report) != 6)
+                goto malformed;
+        kind_o = PyTuple_GET_ITEM(report, 0);
+        module = PyTuple_GET_ITEM(report, 1);
+        name = PyTuple_GET_ITEM(report, 2);
+        message = PyTuple_GET_ITEM(report, 3);
+        tb = PyTuple_GET_ITEM(report, 4);
+        args = PyTuple_GET_ITEM(report, 5);
+        if (!PyLong_CheckExact(kind_o) || !PyUnicode_Check(module) ||
+            !PyUnicode_Check(name) || !PyUnicode_Check(message) ||
+            !PyUnicode_Check(tb))
+                goto malformed;
+        kind = PyLong_AsLong(kind_o);
+        switch (kind) {
+        case EX_ERR_PROTOCOL:
+                cls = Py_NewRef(st->ProtocolError);
+                break;
+        case EX_ERR_UNSUPPORTED:
+                cls = Py_NewRef(st->UnsupportedInteractionError);
+                break;
+        case EX_ERR_LEAK:
+                cls = Py_NewRef(st->ModuleLeakError);
+                break;
+        case EX_ERR_REMOTE:
+                cls = remote_class(st, module, name);
+                break;
+        default:
+                goto malformed;
+        }
+        if (!cls)
+                return NULL;
+        exc = instantiate(cls, kind == EX_ERR_REMOTE ? args : NULL, message);
+        Py_DECREF(cls);
+        if (!exc)
+                return NULL;
+        if (kind == EX_ERR_REMOTE) {
+                type_name = (PyUnicode_CompareWithASCIIString(module, "builtins") == 0)
+                                    ? Py_NewRef(name)
+                                    : PyUnicode_FromFormat("%U.%U", module,
+                                                           name);
+                if (!type_name ||
+                    PyObject_SetAttrString(exc, "remote_type_name",
+                                           type_name) < 0 ||
+                    PyObject_SetAttrString(exc, "remote_message", message) <
+                            0 ||
+                    PyObject_SetAttrString(exc, "remote_traceback", tb) < 0)
+                        goto fail;
+                /* Shown under an uncaught exception: where it came from. */
+                if (PyUnicode_GET_LENGTH(tb) > 0) {
+                        PyObject *note = PyUnicode_FromFormat(
+                                "Remote traceback (in the extradite child):\n%U",
+                                tb);
+                        PyObject *r = note ? PyObject_CallMethod(
+                                                     exc, "add_note", "O", note)
+                                           : NULL;
+                        Py_XDECREF(note);
+                        if (!r)
+                                goto fail;
+                        Py_DECREF(r);
+                }
+        }
+        Py_XDECREF(type_name);
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+        return NULL;
+fail:
+        Py_XDECREF(type_name);
+        Py_DECREF(exc);
+        return NULL;
+malformed:
+        PyErr_SetString(st->ProtocolError,
+                        "extradite: child sent a malformed error report");
+        return NULL;
+}
+
+PyObject *ex_raise_errno(PyObject *cls, int err, const char *what)
+{
+        PyErr_Format(cls, "extradite: %s: %s", what, strerror(err < 0 ? -err : err));
+        return NULL;
+}

@@ -1,0 +1,118 @@
+/* Export table; see exports.h. */
+#include "exports.h"
+
+#define DEFAULT_MAX_LIVE (1u << 20)
+
+static uint64_t make_id(uint32_t gen, uint32_t slot)
+{
+        return ((uint64_t)gen << 32) | (uint64_t)(slot + 1);
+}
+
+static struct ex_export *slot_of(const struct ex_exports *t, uint64_t id)
+{
+        uint32_t slot = (uint32_t)(id & 0xffffffffu);
+        struct ex_export *e;
+
+        if (slot == 0 || slot > t->len)
+                return NULL;
+        e = &t->v[slot - 1];
+        if (!e->obj || e->gen != (uint32_t)(id >> 32))
+                return NULL;
+        return e;
+}
+
+int ex_exports_put(struct ex_exports *t, PyObject *o, int pin, uint64_t *id)
+{
+        uint64_t known;
+        uint32_t slot;
+        struct ex_export *e;
+
+        if (ex_map_get(&t->by_object, (uint64_t)(uintptr_t)o, &known)) {
+                e = slot_of(t, known);
+                if (e && e->obj == o && e->sent < UINT32_MAX) {
+                        e->sent++;
+                        e->pinned |= pin;
+                        *id = known;
+                        return 0;
+                }
+        }
+        if (t->live >= (t->max_live ? t->max_live : DEFAULT_MAX_LIVE)) {
+                PyErr_SetString(PyExc_OverflowError,
+                                "extradite: too many live handles");
+                return -1;
+        }
+        if (t->free_head) {
+                slot = t->free_head - 1;
+                t->free_head = t->v[slot].next_free;
+        } else {
+                if (t->len == t->cap) {
+                        uint32_t cap = t->cap ? t->cap * 2 : 64;
+                        void *nv = PyMem_Realloc(t->v, cap * sizeof(*t->v));
+                        if (!nv) {
+                                PyErr_NoMemory();
+                                return -1;
+                        }
+                        t->v = nv;
+                        t->cap = cap;
+                }
+                slot = t->len++;
+                t->v[slot].gen = 0;
+        }
+        e = &t->v[slot];
+        e->gen++;
+        *id = make_id(e->gen, slot);
+        if (ex_map_put(&t->by_object, (uint64_t)(uintptr_t)o, *id) < 0) {
+                e->next_free = t->free_head;
+                t->free_head = slot + 1;
+                PyErr_NoMemory();
+                return -1;
+        }
+        e->obj = Py_NewRef(o);
+        e->sent = 1;
+        e->pinned = pin;
+        e->next_free = 0;
+        t->live++;
+        return 0;
+}
+
+PyObject *ex_exports_get(const struct ex_exports *t, uint64_t id)
+{
+        struct ex_export *e = slot_of(t, id);
+        return e ? e->obj : NULL;
+}
+
+int ex_exports_release(struct ex_exports *t, uint64_t id, uint32_t count)
+{
+        struct ex_export *e = slot_of(t, id);
+        PyObject *o;
+        uint32_t slot;
+
+        if (!e || count > e->sent)
+                return -1;
+        e->sent -= count;
+        if (e->sent > 0 || e->pinned)
+                return 0;
+        /* Unlink before the DECREF: __del__ may export or release more. */
+        o = e->obj;
+        e->obj = NULL;
+        slot = (uint32_t)(e - t->v);
+        e->next_free = t->free_head;
+        t->free_head = slot + 1;
+        t->live--;
+        ex_map_del(&t->by_object, (uint64_t)(uintptr_t)o);
+        Py_DECREF(o);
+        return 0;
+}
+
+void ex_exports_clear(struct ex_exports *t)
+{
+        struct ex_export *v = t->v;
+        uint32_t len = t->len;
+
+        /* Detach first so code run by the DECREFs sees an empty table. */
+        ex_map_free(&t->by_object);
+        *t = (struct ex_exports){.max_live = t->max_live};
+        for (uint32_t i = 0; i < len; i++)
+                Py_XDECREF(v[i].obj);
+        PyMem_Free(v);
+}

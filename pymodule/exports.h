@@ -1,0 +1,48 @@
+/* The table of objects this side owns and the peer holds handles to.
+ *
+ * An id is (generation << 32 | slot + 1): a slot freed and reused gets a
+ * new generation, so a stale id from the peer is detected, never confused
+ * with the new occupant. Every time an id is sent its count goes up; the
+ * peer's release says how many sends it has seen, so a release racing a
+ * fresh send of the same object never frees it early.
+ *
+ * Lifecycle: zero-initialise, ex_exports_put/get/release, ex_exports_clear.
+ * The table holds a strong reference to each object.
+ */
+#ifndef EXTRADITE_EXPORTS_H
+#define EXTRADITE_EXPORTS_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+
+#include "handle_map.h"
+
+struct ex_export {
+        PyObject *obj; /* strong; NULL when the slot is free */
+        uint32_t gen;
+        uint32_t sent;   /* sends not yet released by the peer */
+        uint32_t next_free;
+        int pinned;      /* loaded targets: never freed by releases */
+};
+
+struct ex_exports {
+        struct ex_export *v; /* owned */
+        uint32_t len, cap;
+        uint32_t free_head; /* slot + 1, 0 when none */
+        uint32_t live;
+        uint32_t max_live; /* cap on live handles; 0 = 1<<20 */
+        struct ex_map by_object; /* object address -> id */
+};
+
+/* Export o (count one more send): 0 with *id, or -1 with an exception. */
+int ex_exports_put(struct ex_exports *t, PyObject *o, int pin, uint64_t *id);
+/* Borrowed reference, or NULL (no exception) for an unknown/stale id. */
+PyObject *ex_exports_get(const struct ex_exports *t, uint64_t id);
+/* The peer has released `count` sends of id. 0, or -1 for an unknown id
+ * or a count larger than was sent (no exception set). May run __del__. */
+int ex_exports_release(struct ex_exports *t, uint64_t id, uint32_t count);
+/* Drop every object (they may run code) and free the table. */
+void ex_exports_clear(struct ex_exports *t);
+
+#endif

@@ -1,0 +1,36 @@
+"""extradite: use a class from a module your interpreter must never import.
+
+The module is imported only in a child interpreter; you get a proxy class
+whose instances live there, and whose method calls, attribute reads and
+writes run there over a private channel::
+
+    from extradite import extradite
+
+    RemoteCounter = extradite("my_pkg.heavy_module:Counter")
+    counter = RemoteCounter(3)
+    counter.increment(2)
+    counter.close()        # release the remote instance
+    RemoteCounter.close()  # stop the child
+"""
+
+from ._core import (
+    ExtraditeError,
+    ExtraditeModuleLeakError,
+    ExtraditeProtocolError,
+    ExtraditeRemoteError,
+    ExtraditeSandboxViolation,
+    ExtraditeTimeoutError,
+    UnsupportedInteractionError,
+)
+from ._proxy import extradite
+
+__all__ = [
+    "extradite",
+    "ExtraditeError",
+    "ExtraditeModuleLeakError",
+    "ExtraditeProtocolError",
+    "ExtraditeRemoteError",
+    "ExtraditeSandboxViolation",
+    "ExtraditeTimeoutError",
+    "UnsupportedInteractionError",
+]

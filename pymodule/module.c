@@ -1,0 +1,148 @@
+/* extradite._core: module definition, state and module-level functions.
+ * Multi-phase init, no C globals: it loads in isolated subinterpreters. */
+#include "state.h"
+
+#include "errors.h"
+
+/* Raise ModuleLeakError when `name` or one of its submodules is in
+ * sys.modules (DESIGN §1: the protected tree never enters the parent). */
+static PyObject *assert_not_loaded(PyObject *module, PyObject *name)
+{
+        ex_state *st = ex_state_of_module(module);
+        PyObject *modules, *prefix, *key, *value;
+        Py_ssize_t pos = 0;
+
+        if (!PyUnicode_Check(name)) {
+                PyErr_SetString(PyExc_TypeError, "module name must be a str");
+                return NULL;
+        }
+        modules = PySys_GetObject("modules"); /* borrowed */
+        if (!modules || !PyDict_Check(modules))
+                Py_RETURN_NONE;
+        prefix = PyUnicode_FromFormat("%U.", name);
+        if (!prefix)
+                return NULL;
+        while (PyDict_Next(modules, &pos, &key, &value)) {
+                if (!PyUnicode_Check(key))
+                        continue;
+                if (PyUnicode_Compare(key, name) == 0 ||
+                    PyUnicode_Tailmatch(key, prefix, 0, PY_SSIZE_T_MAX, -1) ==
+                            1) {
+                        PyErr_Format(st->ModuleLeakError,
+                                     "extradite: module '%U' is already "
+                                     "loaded in this interpreter "
+                                     "(sys.modules['%U']); an extradited "
+                                     "module must only ever be imported in "
+                                     "its child",
+                                     name, key);
+                        Py_DECREF(prefix);
+                        return NULL;
+                }
+        }
+        Py_DECREF(prefix);
+        Py_RETURN_NONE;
+}
+
+static int module_exec(PyObject *module)
+{
+        ex_state *st = ex_state_of_module(module);
+
+        st->str_session = PyUnicode_InternFromString("__extradite_session__");
+        st->str_handle = PyUnicode_InternFromString("__extradite_handle__");
+        if (!st->str_session || !st->str_handle)
+                return -1;
+        if (ex_errors_init(module, st) < 0 ||
+            ex_session_init_type(module, st) < 0 ||
+            ex_proxy_init_types(module, st) < 0)
+                return -1;
+        return 0;
+}
+
+static int module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+        ex_state *st = ex_state_of_module(module);
+
+        Py_VISIT(st->Error);
+        Py_VISIT(st->ProtocolError);
+        Py_VISIT(st->ModuleLeakError);
+        Py_VISIT(st->UnsupportedInteractionError);
+        Py_VISIT(st->RemoteError);
+        Py_VISIT(st->SandboxViolation);
+        Py_VISIT(st->TimeoutError);
+        Py_VISIT(st->remote_classes);
+        Py_VISIT(st->SessionType);
+        Py_VISIT(st->RemoteObjectType);
+        Py_VISIT(st->RemoteMethodType);
+        Py_VISIT(st->MethodDescriptorType);
+        Py_VISIT(st->pickle_dumps);
+        Py_VISIT(st->pickle_loads);
+        return 0;
+}
+
+static int module_clear(PyObject *module)
+{
+        ex_state *st = ex_state_of_module(module);
+
+        Py_CLEAR(st->Error);
+        Py_CLEAR(st->ProtocolError);
+        Py_CLEAR(st->ModuleLeakError);
+        Py_CLEAR(st->UnsupportedInteractionError);
+        Py_CLEAR(st->RemoteError);
+        Py_CLEAR(st->SandboxViolation);
+        Py_CLEAR(st->TimeoutError);
+        Py_CLEAR(st->remote_classes);
+        Py_CLEAR(st->SessionType);
+        Py_CLEAR(st->RemoteObjectType);
+        Py_CLEAR(st->RemoteMethodType);
+        Py_CLEAR(st->MethodDescriptorType);
+        Py_CLEAR(st->str_session);
+        Py_CLEAR(st->str_handle);
+        Py_CLEAR(st->pickle_dumps);
+        Py_CLEAR(st->pickle_loads);
+        return 0;
+}
+
+static void module_free(void *module)
+{
+        module_clear((PyObject *)module);
+}
+
+static PyMethodDef module_methods[] = {
+        {"assert_not_loaded", assert_not_loaded, METH_O,
+         "assert_not_loaded(module)\n\nRaise ExtraditeModuleLeakError if the "
+         "module or a submodule of it is in sys.modules."},
+        {"_child_main", ex_child_main, METH_NOARGS,
+         "The child's serve loop. Runs only in an extradite child process."},
+        {NULL, NULL, 0, NULL},
+};
+
+static PyModuleDef_Slot module_slots[] = {
+        {Py_mod_exec, module_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+        {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+        {Py_mod_gil, Py_MOD_GIL_USED},
+#endif
+        {0, NULL},
+};
+
+PyModuleDef ex_module_def = {
+        PyModuleDef_HEAD_INIT,
+        .m_name = "extradite._core",
+        .m_doc = "The C core of extradite: sessions, proxies, the codec and "
+                 "the child's serve loop.",
+        .m_size = sizeof(ex_state),
+        .m_methods = module_methods,
+        .m_slots = module_slots,
+        .m_traverse = module_traverse,
+        .m_clear = module_clear,
+        .m_free = module_free,
+};
+
+PyMODINIT_FUNC PyInit__core(void);
+
+PyMODINIT_FUNC PyInit__core(void)
+{
+        return PyModuleDef_Init(&ex_module_def);
+}

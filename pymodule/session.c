@@ -1,0 +1,710 @@
+/* Sessions: the parent's side of one child; see session.h. */
+#include "session.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "structmember.h"
+
+#include "cleanup.h"
+#include "convert.h"
+#include "errors.h"
+
+/* Run by the child interpreter (python -I -S -c ...). argv[1] is the
+ * directory holding the extradite package; it goes last on sys.path so it
+ * shadows nothing. The bootstrap message then replaces sys.path. */
+static const char BOOTSTRAP[] =
+        "import sys;sys.path.append(sys.argv[1]);"
+        "from extradite._core import _child_main;_child_main()";
+
+/* The child's whole environment: nothing of the parent's leaks through. */
+static const char *const CHILD_ENV[] = {
+        "PATH=/usr/local/bin:/usr/bin:/bin",
+        "LANG=C.UTF-8",
+        "HOME=/",
+};
+
+static void lock_session(ex_session *s)
+{
+        if (!PyThread_acquire_lock(s->lock, NOWAIT_LOCK)) {
+                Py_BEGIN_ALLOW_THREADS
+                PyThread_acquire_lock(s->lock, WAIT_LOCK);
+                Py_END_ALLOW_THREADS
+        }
+}
+
+/* ---- handles ---------------------------------------------------------- */
+
+struct decode_ctx {
+        ex_session *s;
+        PyTypeObject *handle_type; /* NULL: handles decode as raw ints */
+};
+
+static PyObject *proxy_for(ex_session *s, uint64_t id, PyTypeObject *tp)
+{
+        uint64_t addr;
+        ex_remote *p;
+
+        if (ex_map_get(&s->proxies, id, &addr)) {
+                p = (ex_remote *)(uintptr_t)addr;
+                p->received++;
+                return Py_NewRef((PyObject *)p);
+        }
+        p = (ex_remote *)tp->tp_alloc(tp, 0);
+        if (!p)
+                return NULL;
+        p->session = (ex_session *)Py_NewRef((PyObject *)s);
+        p->handle = id;
+        p->received = 1;
+        if (ex_map_put(&s->proxies, id, (uint64_t)(uintptr_t)p) < 0) {
+                /* Unmapped: its dealloc still releases the handle. */
+                Py_DECREF(p);
+                return PyErr_NoMemory();
+        }
+        return (PyObject *)p;
+}
+
+static PyObject *parent_decode_handle(void *ctx, uint8_t tag, uint64_t id)
+{
+        struct decode_ctx *c = ctx;
+
+        if (tag != EX_TAG_HANDLE) {
+                PyErr_SetString(c->s->st->ProtocolError,
+                                "extradite: child sent a reference to a "
+                                "parent object it was never given");
+                return NULL;
+        }
+        if (!c->handle_type)
+                return PyLong_FromUnsignedLongLong(id);
+        return proxy_for(c->s, id, c->handle_type);
+}
+
+static int pickle_value(ex_state *st, PyObject *o, struct ex_buf *b)
+{
+        PyObject *data;
+        int r;
+
+        if (!st->pickle_dumps) {
+                PyObject *m = PyImport_ImportModule("pickle");
+                if (!m)
+                        return -1;
+                st->pickle_dumps = PyObject_GetAttrString(m, "dumps");
+                Py_DECREF(m);
+                if (!st->pickle_dumps)
+                        return -1;
+        }
+        data = PyObject_CallFunction(st->pickle_dumps, "Oi", o, 5);
+        if (!data) {
+                PyObject *exc = PyErr_GetRaisedException();
+                PyErr_Format(st->UnsupportedInteractionError,
+                             "extradite: cannot send a '%s' object to the "
+                             "child: it is not picklable",
+                             Py_TYPE(o)->tp_name);
+                PyObject *now = PyErr_GetRaisedException();
+                PyException_SetCause(now, exc);
+                PyErr_SetRaisedException(now);
+                return -1;
+        }
+        r = ex_put_blob(b, EX_TAG_PICKLE, PyBytes_AS_STRING(data),
+                        (size_t)PyBytes_GET_SIZE(data));
+        Py_DECREF(data);
+        if (r < 0) {
+                PyErr_SetString(PyExc_ValueError,
+                                "extradite: value too large for one message");
+                return -1;
+        }
+        return 0;
+}
+
+static int parent_encode_other(void *ctx, PyObject *o, struct ex_buf *b)
+{
+        ex_session *s = ctx;
+
+        if (PyObject_TypeCheck(o, s->st->RemoteObjectType)) {
+                ex_remote *p = (ex_remote *)o;
+                if (p->session != s) {
+                        PyErr_SetString(s->st->UnsupportedInteractionError,
+                                        "extradite: a proxy of one session "
+                                        "cannot be passed to another session");
+                        return -1;
+                }
+                if (p->released) {
+                        PyErr_SetString(s->st->ProtocolError,
+                                        "extradite: handle was released");
+                        return -1;
+                }
+                if (ex_put_handle(b, EX_TAG_BACKREF, p->handle) < 0) {
+                        PyErr_NoMemory();
+                        return -1;
+                }
+                return 0;
+        }
+        return pickle_value(s->st, o, b);
+}
+
+void ex_session_encode_hooks(ex_session *s, struct ex_codec_hooks *h)
+{
+        *h = (struct ex_codec_hooks){.ctx = s,
+                                     .encode_other = parent_encode_other,
+                                     .decode_handle = NULL};
+}
+
+void ex_session_forget(ex_session *s, ex_remote *p)
+{
+        uint64_t addr;
+
+        if (p->released)
+                return;
+        p->released = 1;
+        if (ex_map_get(&s->proxies, p->handle, &addr) &&
+            addr == (uint64_t)(uintptr_t)p)
+                ex_map_del(&s->proxies, p->handle);
+        if (s->state != EX_SESSION_OPEN)
+                return;
+        if (s->nrel == s->caprel) {
+                size_t cap = s->caprel ? s->caprel * 2 : 32;
+                void *nv = PyMem_Realloc(s->rel, cap * sizeof(*s->rel));
+                if (!nv)
+                        return; /* the child keeps the object: no harm */
+                s->rel = nv;
+                s->caprel = cap;
+        }
+        s->rel[s->nrel++] = (struct ex_release){p->handle, p->received};
+}
+
+/* Move the pending releases into one encoded RELEASE payload. */
+static int take_releases(ex_session *s, struct ex_buf *out)
+{
+        int r;
+
+        if (s->nrel == 0)
+                return 0;
+        r = ex_put_container(out, EX_TAG_LIST, (uint32_t)(s->nrel * 2));
+        for (size_t i = 0; r == 0 && i < s->nrel; i++) {
+                r = ex_put_int(out, (int64_t)s->rel[i].id);
+                if (r == 0)
+                        r = ex_put_int(out, s->rel[i].count);
+        }
+        s->nrel = 0;
+        if (r < 0)
+                ex_buf_reset(out); /* out of memory: the child keeps them */
+        return 0;
+}
+
+/* ---- failure ---------------------------------------------------------- */
+
+static PyObject *describe_exit(const struct ex_child *c)
+{
+        if (!c->reaped || c->status < 0)
+                return PyUnicode_FromString("the child process is gone");
+        if (WIFEXITED(c->status))
+                return PyUnicode_FromFormat(
+                        "the child process exited with status %d",
+                        WEXITSTATUS(c->status));
+        if (WIFSIGNALED(c->status)) {
+                const char *abbrev = sigabbrev_np(WTERMSIG(c->status));
+                return PyUnicode_FromFormat(
+                        "the child process was killed by signal %d (SIG%s)",
+                        WTERMSIG(c->status), abbrev ? abbrev : "?");
+        }
+        return PyUnicode_FromString("the child process stopped");
+}
+
+/* Stop the child for good and close the channel. */
+static void shut_down(ex_session *s, int grace_ms)
+{
+        if (s->sock >= 0) {
+                /* EOF tells the child to exit; also wakes any waiter. */
+                shutdown(s->sock, SHUT_RDWR);
+        }
+        Py_BEGIN_ALLOW_THREADS
+        ex_child_stop(&s->child, grace_ms);
+        Py_END_ALLOW_THREADS
+        if (s->sock >= 0)
+                close(take_fd(&s->sock));
+        ex_child_release(&s->child);
+}
+
+/* The session can no longer be used: record why, stop the child, raise.
+ * err is the channel error; `exc` (stolen, may be NULL) the exception to
+ * raise instead of a description of the child's end. */
+static PyObject *session_die(ex_session *s, int err, PyObject *exc)
+{
+        PyObject *why, *cls = s->st->ProtocolError;
+        int grace = 0;
+
+        if (err == -EPIPE || err == -ECHILD || err == -ECONNRESET)
+                grace = 1000; /* it is exiting by itself: let it finish */
+        s->state = EX_SESSION_DEAD;
+        shut_down(s, grace);
+        if (err == -ETIMEDOUT) {
+                cls = s->st->TimeoutError;
+                why = PyUnicode_FromString(
+                        "the child did not answer in time and was killed");
+        } else if (err == -EBADMSG || err == -EMSGSIZE) {
+                why = PyUnicode_FromFormat(
+                        "the child sent a %s frame and was killed",
+                        err == -EMSGSIZE ? "too large" : "malformed");
+        } else {
+                why = describe_exit(&s->child);
+        }
+        if (why) {
+                Py_XSETREF(s->death, Py_NewRef(why));
+        }
+        if (exc) {
+                Py_XDECREF(why);
+                PyErr_SetRaisedException(exc);
+                return NULL;
+        }
+        if (why) {
+                PyErr_Format(cls, "extradite: %U", why);
+                Py_DECREF(why);
+        }
+        return NULL;
+}
+
+int ex_session_check_open(ex_session *s)
+{
+        if (s->state == EX_SESSION_OPEN)
+                return 0;
+        if (s->state == EX_SESSION_CLOSED)
+                PyErr_SetString(s->st->ProtocolError,
+                                "extradite: the session is closed");
+        else
+                PyErr_Format(s->st->ProtocolError,
+                             "extradite: the session is dead: %S",
+                             s->death ? s->death : Py_None);
+        return -1;
+}
+
+/* ---- requests --------------------------------------------------------- */
+
+static PyObject *finish_reply(ex_session *s, const struct ex_frame_header *h,
+                              PyTypeObject *handle_type)
+{
+        struct decode_ctx ctx = {s, handle_type};
+        struct ex_codec_hooks hooks = {.ctx = &ctx,
+                                       .decode_handle = parent_decode_handle};
+        PyObject *v = ex_decode_all(s->st, &hooks, s->in.data, s->in.len,
+                                    &s->limits);
+
+        if (!v) {
+                /* A child that sends undecodable values is not trusted
+                 * with another request. */
+                if (PyErr_ExceptionMatches(s->st->ProtocolError))
+                        return session_die(s, -EBADMSG,
+                                           PyErr_GetRaisedException());
+                return NULL;
+        }
+        if (h->kind == EX_MSG_ERROR) {
+                ex_raise_error_report(s->st, v);
+                Py_DECREF(v);
+                return NULL;
+        }
+        return v;
+}
+
+PyObject *ex_session_call(ex_session *s, uint8_t op,
+                          const struct ex_buf *payload,
+                          PyTypeObject *handle_type)
+{
+        struct ex_frame_header h, rh;
+        struct ex_buf rel = {0};
+        PyObject *res;
+        int64_t deadline;
+        int r = 0;
+
+        if (ex_session_check_open(s) < 0)
+                return NULL;
+        lock_session(s);
+        if (ex_session_check_open(s) < 0) {
+                PyThread_release_lock(s->lock);
+                return NULL;
+        }
+        take_releases(s, &rel);
+        s->requests++;
+        if (++s->next_id == 0)
+                s->next_id = 1; /* 0 is the bootstrap's id */
+        h = (struct ex_frame_header){.length = (uint32_t)payload->len,
+                                     .kind = EX_MSG_CALL,
+                                     .op = op,
+                                     .request_id = s->next_id};
+        deadline = s->booting ? ex_now_ms() + s->start_timeout_ms : -1;
+        Py_BEGIN_ALLOW_THREADS
+        if (rel.len) {
+                struct ex_frame_header rh0 = {.length = (uint32_t)rel.len,
+                                              .kind = EX_MSG_RELEASE};
+                r = ex_frame_send(s->sock, &rh0, rel.data, (uint32_t)rel.len);
+        }
+        if (r == 0)
+                r = ex_frame_send(s->sock, &h, payload->data,
+                                  (uint32_t)payload->len);
+        if (r == 0)
+                r = ex_frame_recv(s->sock, EX_FRAME_MAX_DEFAULT, deadline,
+                                  s->child.pidfd, &rh, &s->in);
+        Py_END_ALLOW_THREADS
+        ex_buf_free(&rel);
+
+        if (r < 0)
+                res = s->state == EX_SESSION_OPEN
+                              ? session_die(s, r, NULL)
+                              : (ex_session_check_open(s), NULL);
+        else if ((rh.kind != EX_MSG_REPLY && rh.kind != EX_MSG_ERROR) ||
+                 (rh.request_id != h.request_id &&
+                  !(rh.request_id == 0 && rh.kind == EX_MSG_ERROR)))
+                res = session_die(s, -EBADMSG, NULL);
+        else {
+                s->booting = 0;
+                res = finish_reply(s, &rh, handle_type);
+                /* A bootstrap failure ends the session. */
+                if (rh.request_id == 0 && s->state == EX_SESSION_OPEN) {
+                        PyObject *exc = PyErr_GetRaisedException();
+                        session_die(s, -EPIPE, exc);
+                }
+        }
+        /* Give back the memory a large reply needed. */
+        ex_buf_trim(&s->in, 1u << 20);
+        PyThread_release_lock(s->lock);
+        return res;
+}
+
+int ex_session_flush(ex_session *s)
+{
+        struct ex_buf rel = {0};
+        int r = 0;
+
+        if (s->state != EX_SESSION_OPEN || s->nrel == 0)
+                return 0;
+        lock_session(s);
+        take_releases(s, &rel);
+        if (rel.len && s->state == EX_SESSION_OPEN) {
+                struct ex_frame_header h = {.length = (uint32_t)rel.len,
+                                            .kind = EX_MSG_RELEASE};
+                Py_BEGIN_ALLOW_THREADS
+                r = ex_frame_send(s->sock, &h, rel.data, (uint32_t)rel.len);
+                Py_END_ALLOW_THREADS
+        }
+        ex_buf_free(&rel);
+        PyThread_release_lock(s->lock);
+        /* A failed send shows up as a dead child on the next request. */
+        return r;
+}
+
+/* ---- construction ----------------------------------------------------- */
+
+static int send_bootstrap(ex_session *s, PyObject *sys_path)
+{
+        struct ex_codec_hooks hooks;
+        struct ex_buf b = {0};
+        struct ex_frame_header h = {.kind = EX_MSG_BOOT};
+        int r;
+
+        ex_session_encode_hooks(s, &hooks);
+        if (ex_put_container(&b, EX_TAG_TUPLE, 2) < 0 ||
+            ex_encode(s->st, &hooks, sys_path, &b, 4) < 0 ||
+            ex_put_container(&b, EX_TAG_DICT, 0) < 0) {
+                ex_buf_free(&b);
+                if (!PyErr_Occurred())
+                        PyErr_NoMemory();
+                return -1;
+        }
+        h.length = (uint32_t)b.len;
+        /* The socket buffer takes it; the child reads it once it runs. */
+        Py_BEGIN_ALLOW_THREADS
+        r = ex_frame_send(s->sock, &h, b.data, (uint32_t)b.len);
+        Py_END_ALLOW_THREADS
+        ex_buf_free(&b);
+        if (r < 0) {
+                session_die(s, r, NULL);
+                return -1;
+        }
+        return 0;
+}
+
+static int spawn_child(ex_session *s, PyObject *exe_b, PyObject *root_b,
+                       int child_end)
+{
+        const char *ld = getenv("LD_LIBRARY_PATH");
+        _cleanup_free_ char *ld_env = NULL;
+        char *argv[] = {PyBytes_AS_STRING(exe_b), "-I", "-S", "-c",
+                        (char *)BOOTSTRAP, PyBytes_AS_STRING(root_b), NULL};
+        char *envp[sizeof(CHILD_ENV) / sizeof(*CHILD_ENV) + 2];
+        size_t n = 0;
+        struct ex_spawn_args a;
+        int r;
+
+        for (; n < sizeof(CHILD_ENV) / sizeof(*CHILD_ENV); n++)
+                envp[n] = (char *)CHILD_ENV[n];
+        /* Needed to start a Python built with a shared libpython that
+         * lives outside the linker's default paths. */
+        if (ld && asprintf(&ld_env, "LD_LIBRARY_PATH=%s", ld) > 0)
+                envp[n++] = ld_env;
+        envp[n] = NULL;
+        a = (struct ex_spawn_args){
+                .path = argv[0],
+                .argv = argv,
+                .envp = envp,
+                .channel_fd = child_end,
+                .output_fd = -1,
+                .plan = {.parent_pid = getpid(),
+                         /* PDEATHSIG follows the forking thread: only the
+                          * main thread lives as long as the process. */
+                         .death_signal = gettid() == getpid(),
+                         .no_new_privs = true,
+                         .no_core_dumps = true},
+        };
+        Py_BEGIN_ALLOW_THREADS
+        r = ex_spawn(&a, &s->child);
+        Py_END_ALLOW_THREADS
+        if (r < 0) {
+                PyErr_Format(s->st->ProtocolError,
+                             "extradite: cannot start the child (%s, "
+                             "while %s): %s",
+                             argv[0], ex_spawn_stage_name(s->child.failed_stage),
+                             strerror(-r));
+                return -1;
+        }
+        return 0;
+}
+
+static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
+{
+        static char *kwlist[] = {"executable", "package_root", "sys_path",
+                                 "start_timeout", NULL};
+        PyObject *exe_b = NULL, *root_b = NULL, *sys_path;
+        double start_timeout = 60.0;
+        ex_session *s;
+        int sv[2];
+
+        if (!PyArg_ParseTupleAndKeywords(args, kw, "O&O&O!|d", kwlist,
+                                         PyUnicode_FSConverter, &exe_b,
+                                         PyUnicode_FSConverter, &root_b,
+                                         &PyList_Type, &sys_path,
+                                         &start_timeout))
+                goto fail_args;
+        if (!(start_timeout > 0)) {
+                PyErr_SetString(PyExc_ValueError,
+                                "start_timeout must be positive");
+                goto fail_args;
+        }
+        s = (ex_session *)tp->tp_alloc(tp, 0);
+        if (!s)
+                goto fail_args;
+        s->module = PyType_GetModuleByDef(tp, &ex_module_def);
+        Py_XINCREF(s->module);
+        s->st = s->module ? ex_state_of_module(s->module) : NULL;
+        s->sock = -1;
+        s->child = (struct ex_child){.pidfd = -1, .status = -1};
+        s->state = EX_SESSION_CLOSED; /* until the child runs */
+        s->limits = ex_limits_default();
+        s->start_timeout_ms = (int64_t)(start_timeout * 1000.0);
+        s->booting = 1;
+        s->lock = PyThread_allocate_lock();
+        if (!s->st || !s->lock) {
+                if (!PyErr_Occurred())
+                        PyErr_NoMemory();
+                goto fail;
+        }
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+                PyErr_SetFromErrno(PyExc_OSError);
+                goto fail;
+        }
+        s->sock = sv[0];
+        if (spawn_child(s, exe_b, root_b, sv[1]) < 0) {
+                close(sv[1]);
+                goto fail;
+        }
+        close(sv[1]);
+        s->state = EX_SESSION_OPEN;
+        if (send_bootstrap(s, sys_path) < 0)
+                goto fail;
+        Py_DECREF(exe_b);
+        Py_DECREF(root_b);
+        return (PyObject *)s;
+fail:
+        Py_DECREF(s);
+fail_args:
+        Py_XDECREF(exe_b);
+        Py_XDECREF(root_b);
+        return NULL;
+}
+
+/* ---- Python-visible methods ------------------------------------------ */
+
+static PyObject *session_load(ex_session *s, PyObject *args)
+{
+        struct ex_buf b = {0};
+        PyObject *module, *qualname, *res;
+
+        if (!PyArg_ParseTuple(args, "UU:load", &module, &qualname))
+                return NULL;
+        {
+                struct ex_codec_hooks hooks;
+                ex_session_encode_hooks(s, &hooks);
+                if (ex_put_container(&b, EX_TAG_TUPLE, 2) < 0 ||
+                    ex_encode(s->st, &hooks, module, &b, 1) < 0 ||
+                    ex_encode(s->st, &hooks, qualname, &b, 1) < 0) {
+                        ex_buf_free(&b);
+                        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+                }
+        }
+        /* Handles come back as raw ids: a target is pinned in the child. */
+        res = ex_session_call(s, EX_OP_LOAD, &b, NULL);
+        ex_buf_free(&b);
+        return res;
+}
+
+static PyObject *session_getattr(ex_session *s, PyObject *args)
+{
+        unsigned long long handle;
+        PyObject *name, *res;
+        struct ex_buf b = {0};
+        const char *utf8;
+        Py_ssize_t n;
+
+        if (!PyArg_ParseTuple(args, "KU:getattr", &handle, &name))
+                return NULL;
+        utf8 = PyUnicode_AsUTF8AndSize(name, &n);
+        if (!utf8)
+                return NULL;
+        if (ex_put_container(&b, EX_TAG_TUPLE, 2) < 0 ||
+            ex_put_handle(&b, EX_TAG_BACKREF, handle) < 0 ||
+            ex_put_str(&b, utf8, (size_t)n) < 0) {
+                ex_buf_free(&b);
+                return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+        }
+        res = ex_session_call(s, EX_OP_GETATTR, &b, s->st->RemoteObjectType);
+        ex_buf_free(&b);
+        return res;
+}
+
+static PyObject *session_close(ex_session *s, PyObject *Py_UNUSED(ignored))
+{
+        if (s->state == EX_SESSION_OPEN) {
+                s->state = EX_SESSION_CLOSED;
+                /* Wake a thread blocked in a call before taking the lock. */
+                if (s->sock >= 0)
+                        shutdown(s->sock, SHUT_RDWR);
+                lock_session(s);
+                shut_down(s, 2000);
+                PyThread_release_lock(s->lock);
+        }
+        Py_RETURN_NONE;
+}
+
+static PyObject *session_get_pid(ex_session *s, void *Py_UNUSED(c))
+{
+        if (s->child.pid <= 0 || s->child.reaped)
+                Py_RETURN_NONE;
+        return PyLong_FromLong(s->child.pid);
+}
+
+static PyObject *session_get_alive(ex_session *s, void *Py_UNUSED(c))
+{
+        return PyBool_FromLong(s->state == EX_SESSION_OPEN);
+}
+
+static PyObject *session_get_requests(ex_session *s, void *Py_UNUSED(c))
+{
+        return PyLong_FromUnsignedLongLong(s->requests);
+}
+
+static PyObject *session_get_state(ex_session *s, void *Py_UNUSED(c))
+{
+        static const char *const names[] = {"open", "dead", "closed"};
+        return PyUnicode_FromString(names[s->state]);
+}
+
+static int session_traverse(ex_session *s, visitproc visit, void *arg)
+{
+        Py_VISIT(Py_TYPE(s));
+        Py_VISIT(s->module);
+        return 0;
+}
+
+static void session_dealloc(ex_session *s)
+{
+        PyTypeObject *tp = Py_TYPE(s);
+
+        PyObject_GC_UnTrack(s);
+        if (s->weakrefs)
+                PyObject_ClearWeakRefs((PyObject *)s);
+        if (s->child.pid > 0 && !s->child.reaped && s->st)
+                shut_down(s, 200);
+        if (s->sock >= 0)
+                close(s->sock);
+        ex_child_release(&s->child);
+        ex_buf_free(&s->in);
+        ex_map_free(&s->proxies);
+        PyMem_Free(s->rel);
+        if (s->lock)
+                PyThread_free_lock(s->lock);
+        Py_CLEAR(s->death);
+        Py_CLEAR(s->module);
+        tp->tp_free(s);
+        Py_DECREF(tp);
+}
+
+static PyMethodDef session_methods[] = {
+        {"load", (PyCFunction)session_load, METH_VARARGS,
+         "load(module, qualname) -> (handle, kind, name, qualname, module, "
+         "methods, doc)\n\nImport a target in the child."},
+        {"getattr", (PyCFunction)session_getattr, METH_VARARGS,
+         "getattr(handle, name) -> value\n\nGet an attribute of a remote "
+         "object."},
+        {"close", (PyCFunction)session_close, METH_NOARGS,
+         "Stop the child and reap it. Idempotent."},
+        {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef session_getset[] = {
+        {"pid", (getter)session_get_pid, NULL, "The child's pid, or None.",
+         NULL},
+        {"alive", (getter)session_get_alive, NULL,
+         "True while requests can be made.", NULL},
+        {"requests", (getter)session_get_requests, NULL,
+         "Round trips made so far.", NULL},
+        {"state", (getter)session_get_state, NULL,
+         "'open', 'dead' or 'closed'.", NULL},
+        {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMemberDef session_members[] = {
+        {"__weaklistoffset__", T_PYSSIZET, offsetof(ex_session, weakrefs),
+         READONLY, NULL},
+        {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot session_slots[] = {
+        {Py_tp_members, session_members},
+        {Py_tp_new, session_new},
+        {Py_tp_dealloc, session_dealloc},
+        {Py_tp_traverse, session_traverse},
+        {Py_tp_methods, session_methods},
+        {Py_tp_getset, session_getset},
+        {Py_tp_doc, "Session(executable, package_root, sys_path, "
+                    "start_timeout=60.0)\n\nOne confined child process and "
+                    "its channel."},
+        {0, NULL},
+};
+
+static PyType_Spec session_spec = {
+        .name = "extradite._core.Session",
+        .basicsize = sizeof(ex_session),
+        .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+                 Py_TPFLAGS_IMMUTABLETYPE,
+        .slots = session_slots,
+};
+
+int ex_session_init_type(PyObject *module, ex_state *st)
+{
+        st->SessionType = (PyTypeObject *)PyType_FromModuleAndSpec(
+                module, &session_spec, NULL);
+        if (!st->SessionType)
+                return -1;
+        return PyModule_AddType(module, st->SessionType);
+}

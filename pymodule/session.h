@@ -1,0 +1,82 @@
+/* A session: one child process, its channel, and the proxies of its
+ * objects held in this interpreter (DESIGN §2, §5).
+ *
+ * Lifecycle: Session(...) spawns the child and sends its bootstrap;
+ * load() imports a target there; proxies (proxy.c) make requests through
+ * ex_session_call(); close() stops the child and reaps it. A session whose
+ * child dies or misbehaves becomes dead: every later request raises
+ * ExtraditeProtocolError. Deallocating an open session stops its child.
+ */
+#ifndef EXTRADITE_SESSION_H
+#define EXTRADITE_SESSION_H
+
+#include "state.h"
+#include "codec.h"
+#include "convert.h"
+#include "frame.h"
+#include "handle_map.h"
+#include "spawn.h"
+
+enum ex_session_state { EX_SESSION_OPEN, EX_SESSION_DEAD, EX_SESSION_CLOSED };
+
+struct ex_release {
+        uint64_t id;
+        uint32_t count;
+};
+
+typedef struct {
+        PyObject_HEAD
+        ex_state *st;      /* borrowed: `module` keeps it alive */
+        PyObject *module;  /* strong */
+        int sock;          /* our end of the channel; -1 once closed */
+        struct ex_child child;
+        PyThread_type_lock lock; /* one request in flight at a time */
+        uint32_t next_id;
+        uint64_t requests; /* round trips made, for tests and benchmarks */
+        struct ex_buf in;  /* reply frames; used under `lock` */
+        struct ex_limits limits; /* what we accept from the child */
+        /* handle id -> ex_remote* (borrowed; a proxy removes itself) */
+        struct ex_map proxies;
+        /* releases not yet sent; flushed before the next request */
+        struct ex_release *rel;
+        size_t nrel, caprel;
+        enum ex_session_state state;
+        PyObject *death; /* str: why the session died, once it has */
+        int64_t start_timeout_ms; /* bounds the first reply */
+        int booting;              /* no reply received yet */
+        PyObject *weakrefs;
+} ex_session;
+
+/* A proxy of an object the child owns (RemoteObject and proxy classes). */
+typedef struct {
+        PyObject_HEAD
+        ex_session *session; /* strong */
+        uint64_t handle;
+        uint32_t received; /* sends of this id seen; returned on release */
+        int released;
+} ex_remote;
+
+/* Send request `op` with `payload` (one encoded value) and wait for the
+ * reply. Returns the decoded result (new reference) or NULL with the
+ * remote error, a protocol error or a timeout set. A handle in the result
+ * becomes a proxy of type handle_type (NULL: RemoteObject). */
+PyObject *ex_session_call(ex_session *s, uint8_t op,
+                          const struct ex_buf *payload,
+                          PyTypeObject *handle_type);
+
+/* Hooks for encoding arguments to this session's child: its own proxies
+ * become back-references; other values are pickled (the parent is
+ * trusted). */
+void ex_session_encode_hooks(ex_session *s, struct ex_codec_hooks *h);
+
+/* Raise ProtocolError unless the session is open; 0 when it is. */
+int ex_session_check_open(ex_session *s);
+
+/* A proxy was deallocated or closed: release its handle with the next
+ * request. Never does I/O (it runs inside GC). */
+void ex_session_forget(ex_session *s, ex_remote *proxy);
+
+/* Send the pending releases now (used by an explicit close()). */
+int ex_session_flush(ex_session *s);
+
+#endif
