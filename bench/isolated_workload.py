@@ -1,0 +1,5 @@
+"""The extradite target: the same classes under a name the benchmark's own
+process never imports (the process does import `workload` for the direct,
+managers and RPyC runs)."""
+
+from workload import Pinger  # noqa: F401

@@ -1,0 +1,2 @@
+"""Raises while being imported."""
+raise RuntimeError("broken at import")
