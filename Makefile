@@ -1,0 +1,71 @@
+# The two commands of the README's quick start:
+#   make demo   install what is missing, then run a short proxied-class demo
+#   make test   install what is missing, then run every test suite
+# Each installs Debian packages (as root), a .venv and the package itself
+# only when they are missing or out of date.
+
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+UNIT_BUILD := build/unit
+APT_PACKAGES := gcc pkg-config libseccomp-dev libcap-ng-dev libcmocka-dev
+PY_TOOLS := 'meson-python>=0.15' 'meson>=1.1' ninja 'pytest>=7'
+
+SOURCES := $(wildcard meson.build meson.options pyproject.toml */meson.build \
+	protocol/*.[ch] sandbox/*.[ch] supervisor/*.[ch] pymodule/*.[ch] \
+	pymodule/meson.build pymodule/extradite/*.py policies/*)
+
+.PHONY: all demo test unit pytest bench deps install clean
+
+all: install
+
+demo: install
+	$(VPY) examples/demo.py
+
+test: unit pytest
+
+unit: deps $(VENV)/.tools
+	@[ -f $(UNIT_BUILD)/build.ninja ] || $(VENV)/bin/meson setup $(UNIT_BUILD) \
+		-Dpython_module=false -Dunit_tests=enabled
+	$(VENV)/bin/meson test -C $(UNIT_BUILD) --print-errorlogs
+
+pytest: install
+	$(VPY) -m pytest tests/python
+
+bench: install
+	$(VPY) -m pip install -q rpyc
+	$(VPY) bench/run.py
+
+install: $(VENV)/.installed
+
+# Debian packages: only the missing ones, refreshing the index if needed.
+# Python's own headers and venv come with it when python3 is Debian's.
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" \
+			|| missing="$$missing $$p"; \
+	done; \
+	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	$(PYTHON) -c 'import os, sysconfig; \
+		assert os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h"))' \
+		2>/dev/null || missing="$$missing python3-dev"; \
+	if [ -n "$$missing" ]; then \
+		echo "apt-get install:$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y --no-install-recommends $$missing \
+		|| { apt-get update && apt-get install -y --no-install-recommends $$missing; }; \
+	fi
+
+$(VENV)/.tools:
+	$(MAKE) deps
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --disable-pip-version-check $(PY_TOOLS)
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.tools $(SOURCES)
+	$(VPY) -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps .
+	touch $@
+
+clean:
+	rm -rf build $(VENV)
