@@ -11,18 +11,23 @@ UNIT_BUILD := build/unit
 APT_PACKAGES := gcc pkg-config libseccomp-dev libcap-ng-dev libcmocka-dev
 PY_TOOLS := 'meson-python>=0.15' 'meson>=1.1' ninja 'pytest>=7'
 
+# Other supported interpreters found on this machine (pyenv or Debian):
+# `make test` builds the package and runs the Python suites with each.
+OTHER_PYTHONS := $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3 \
+	$(HOME)/.pyenv/versions/3.13*/bin/python3 /usr/bin/python3.12 /usr/bin/python3.13)
+
 SOURCES := $(wildcard meson.build meson.options pyproject.toml */meson.build \
 	protocol/*.[ch] sandbox/*.[ch] supervisor/*.[ch] pymodule/*.[ch] \
 	pymodule/meson.build pymodule/extradite/*.py policies/*)
 
-.PHONY: all demo test unit pytest bench deps install clean
+.PHONY: all demo test unit pytest other-pythons bench deps install clean
 
 all: install
 
 demo: install
 	$(VPY) examples/demo.py
 
-test: unit pytest
+test: unit pytest other-pythons
 
 unit: deps $(VENV)/.tools
 	@[ -f $(UNIT_BUILD)/build.ninja ] || $(VENV)/bin/meson setup $(UNIT_BUILD) \
@@ -31,6 +36,13 @@ unit: deps $(VENV)/.tools
 
 pytest: install
 	$(VPY) -m pytest tests/python
+
+other-pythons:
+	@for py in $(OTHER_PYTHONS); do \
+		v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+		echo "== Python $$v ($$py)"; \
+		$(MAKE) --no-print-directory pytest PYTHON=$$py VENV=build/venv-$$v || exit 1; \
+	done
 
 bench: install
 	$(VPY) -m pip install -q rpyc
@@ -68,4 +80,4 @@ $(VENV)/.installed: $(VENV)/.tools $(SOURCES)
 	touch $@
 
 clean:
-	rm -rf build $(VENV)
+	rm -rf build $(VENV)  # build/ also holds the other Pythons' venvs
