@@ -31,7 +31,8 @@ enum ex_msg_kind {
         EX_MSG_REPLY = 3, /* reply: the result value */
         EX_MSG_ERROR = 4, /* reply: (kind, module, name, message, traceback) */
         EX_MSG_RELEASE = 5, /* no reply: [id, count, id, count, ...] */
-        EX_MSG_KIND_MAX = EX_MSG_RELEASE,
+        EX_MSG_VIOLATION = 6, /* child->parent, last words: syscall number */
+        EX_MSG_KIND_MAX = EX_MSG_VIOLATION,
         /* There is no "bye": the child exits on EOF of its channel. */
 };
 

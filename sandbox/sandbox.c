@@ -1,0 +1,116 @@
+/* The child's lock-down sequence (see sandbox.h). */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "capabilities.h"
+#include "landlock.h"
+#include "namespaces.h"
+#include "rlimits.h"
+#include "seccomp_filter.h"
+#include "violation.h"
+
+static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
+{
+        va_list ap;
+        size_t n;
+
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+        n = strlen(err);
+        snprintf(err + n, errlen - n, ": %s", strerror(-r));
+        return r;
+}
+
+static int apply_seccomp(const struct ex_policy *p,
+                         struct ex_sandbox_report *rep, char *err,
+                         size_t errlen)
+{
+        scmp_filter_ctx ctx = NULL;
+        int r;
+
+        r = ex_seccomp_build(p->groups, p->allow, p->nallow, getpid(), &ctx);
+        if (r < 0)
+                return fail(err, errlen, r, "building the seccomp filter");
+        r = ex_seccomp_instructions(ctx);
+        rep->seccomp_instructions = r > 0 ? (size_t)r : 0;
+        r = ex_seccomp_load(ctx);
+        seccomp_release(ctx);
+        if (r < 0)
+                return fail(err, errlen, r, "loading the seccomp filter");
+        rep->seccomp = true;
+        rep->seccomp_groups = p->groups;
+        rep->files_after_load = p->files_after_load;
+        return 0;
+}
+
+int ex_sandbox_apply(const struct ex_policy *p,
+                     struct ex_sandbox_report *rep, char *err, size_t errlen)
+{
+        struct ex_landlock_result ll;
+        struct ex_caps_result caps;
+        int r;
+
+        *rep = (struct ex_sandbox_report){.files_after_load = true};
+        err[0] = '\0';
+
+        /* Namespaces first: the uid map is written through /proc, which
+         * Landlock closes later. */
+        if (p->namespaces) {
+                r = ex_namespaces_enter(p->namespaces, &rep->namespaces);
+                rep->namespaces_errno = -r;
+                if (r < 0 && p->namespaces_required)
+                        return fail(err, errlen, r,
+                                    "entering the namespaces the profile "
+                                    "requires");
+        }
+        r = ex_rlimits_apply(&p->limits, &rep->limits);
+        if (r < 0)
+                return fail(err, errlen, r, "setting resource limits");
+        if (p->drop_capabilities) {
+                r = ex_caps_drop_all(&caps);
+                if (r < 0)
+                        return fail(err, errlen, r, "dropping capabilities");
+                rep->capabilities_dropped = caps.dropped;
+                rep->bounding_set_cleared = caps.bounding_set;
+        }
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return fail(err, errlen, -errno, "setting no_new_privs");
+        rep->no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
+
+        if (p->landlock) {
+                r = ex_landlock_apply(p->read, p->nread, p->write, p->nwrite,
+                                      p->groups & EX_GROUP_NETWORK, &ll);
+                rep->landlock_abi = ll.abi;
+                if (r == -EOPNOTSUPP && !p->landlock_required) {
+                        /* best effort: reported as not applied */
+                } else if (r < 0) {
+                        return fail(err, errlen, r,
+                                    r == -EOPNOTSUPP
+                                            ? "the profile requires Landlock "
+                                              "and this kernel has none"
+                                            : "applying Landlock (ABI %d)",
+                                    ll.abi);
+                } else {
+                        rep->landlock = true;
+                        rep->landlock_rules = ll.rules;
+                        rep->landlock_missing = ll.missing;
+                        rep->landlock_net = ll.net_handled;
+                        rep->landlock_scoped = ll.scoped;
+                }
+        }
+        if (p->seccomp) {
+                r = ex_violation_install();
+                if (r < 0)
+                        return fail(err, errlen, r,
+                                    "installing the SIGSYS reporter");
+                return apply_seccomp(p, rep, err, errlen);
+        }
+        return 0;
+}

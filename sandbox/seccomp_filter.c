@@ -1,0 +1,582 @@
+/* Compiling syscall groups into a seccomp filter; see seccomp_filter.h.
+ *
+ * Shape of the main filter (libseccomp, native architecture only):
+ *
+ *   other architecture, x32 number     -> KILL_PROCESS (bad-arch action)
+ *   always_trapped[]                   -> TRAP (reported by violation.c)
+ *   clone3, openat2                    -> ERRNO(ENOSYS), whatever the groups
+ *   the groups' syscalls               -> ALLOW, some only for arguments
+ *                                         listed in arg_rules[]
+ *   everything else                    -> ERRNO(EPERM)
+ *
+ * x32: for an x86_64-only filter, libseccomp 2.5 emits "nr >= 0x40000000
+ * (and nr != -1) -> bad-arch action" right after the architecture check.
+ * seccomp_export_pfc does not print it, the BPF has it, and test_seccomp.c
+ * checks that an x32 number really kills, so no second filter is needed.
+ *
+ * Arguments the kernel reads as 32-bit (int/unsigned int) are compared on
+ * their low 32 bits only (MASKED_EQ with 0xffffffff): the kernel drops the
+ * upper half, so a 64-bit compare could be dodged by setting it (ioctl
+ * request, kill pid, prctl option, socket family, fcntl command).
+ */
+#include "seccomp_filter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "cleanup.h"
+#include "sandbox.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- groups ------------------------------------------------------------
+ *
+ * Every syscall of a group is listed here by name. A name that also has
+ * entries in arg_rules[] for the same group is allowed only when one of
+ * those entries matches; otherwise it is allowed outright. Names the
+ * architecture lacks (open on aarch64, ...) are skipped.
+ */
+
+static const char *const core_syscalls[] = {
+        /* I/O on fds the process already holds */
+        "read", "write", "readv", "writev", "pread64", "pwrite64",
+        "preadv", "pwritev", "preadv2", "pwritev2", "lseek", "close",
+        "close_range", "dup", "dup2", "dup3", "pipe", "pipe2", "eventfd",
+        "eventfd2", "memfd_create", "fadvise64", "flock", "sendfile",
+        "copy_file_range", "sendmsg", "recvmsg", "sendto", "recvfrom",
+        "shutdown",
+        "fcntl",        /* arg_rules: no F_SETOWN/F_SETSIG (signals others) */
+        "ioctl",        /* arg_rules: terminal queries, FIONBIO, FIOCLEX */
+        "socketpair",   /* arg_rules: AF_UNIX (asyncio's self-pipe) */
+        /* metadata of open fds; glibc's fstat() is newfstatat(fd, "",
+         * AT_EMPTY_PATH). Path lookups without it are files_read. */
+        "fstat", "newfstatat", "statx",
+        /* waiting */
+        "poll", "ppoll", "select", "pselect6", "epoll_create",
+        "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait",
+        "epoll_pwait2",
+        /* memory */
+        "brk", "mmap", "munmap", "mprotect", "mremap", "madvise", "msync",
+        "membarrier",
+        /* what threads and the C runtime use even single-threaded */
+        "futex", "futex_waitv", "set_robust_list", "rseq",
+        "set_tid_address", "sched_yield", "sched_getaffinity", "getcpu",
+        "arch_prctl",
+        /* signals, to this process only */
+        "rt_sigaction", /* arg_rules: never SIGSYS (the reporter's) */
+        "rt_sigprocmask", "rt_sigreturn", "rt_sigpending", "rt_sigsuspend",
+        "rt_sigtimedwait", "sigaltstack", "restart_syscall", "alarm",
+        "getitimer", "setitimer",
+        "kill", "tgkill", "tkill", /* arg_rules: towards self only */
+        /* time, randomness */
+        "clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep",
+        "gettimeofday", "time", "getrandom",
+        /* identity and limits, read-only */
+        "getpid", "gettid", "getppid", "getuid", "geteuid", "getgid",
+        "getegid", "getresuid", "getresgid", "getgroups", "uname", "getcwd",
+        "getrlimit", "sysinfo", "times", "getrusage",
+        "prlimit64",    /* arg_rules: query own limits only */
+        "prctl",        /* arg_rules: names, dumpable and seccomp queries */
+        /* stacking a stricter filter later (files_after_load = false):
+         * a filter can only narrow what is allowed */
+        "seccomp",
+        "exit", "exit_group",
+};
+
+static const char *const threads_syscalls[] = {
+        "clone", /* arg_rules: thread flags only; fork is clone(SIGCHLD) */
+};
+
+static const char *const files_read_syscalls[] = {
+        "open", "openat", /* arg_rules: no write, create, truncate flags */
+        "stat", "lstat", "newfstatat", "statx", "statfs", "fstatfs",
+        "access", "faccessat", "faccessat2", "readlink", "readlinkat",
+        "getdents", "getdents64", "chdir", "fchdir",
+};
+
+static const char *const files_write_syscalls[] = {
+        "open", "openat", "creat", "mkdir", "mkdirat", "rmdir", "unlink",
+        "unlinkat", "rename", "renameat", "renameat2", "ftruncate",
+        "truncate", "fsync", "fdatasync", "fchmod", "fchmodat", "utimensat",
+        "fallocate",
+};
+
+static const char *const network_syscalls[] = {
+        "socket", /* arg_rules: AF_INET and AF_INET6 only */
+        "connect", "bind", "listen", "accept", "accept4", "getsockname",
+        "getpeername", "setsockopt", "getsockopt", "shutdown", "sendmmsg",
+        "recvmmsg",
+};
+
+struct group {
+        uint32_t bit;
+        const char *name;
+        const char *const *syscalls;
+        size_t nsyscalls;
+};
+
+#define GROUP(bit, name, list) {bit, name, list, ARRAY_SIZE(list)}
+
+static const struct group groups[] = {
+        GROUP(EX_GROUP_CORE, "core", core_syscalls),
+        GROUP(EX_GROUP_THREADS, "threads", threads_syscalls),
+        GROUP(EX_GROUP_FILES_READ, "files_read", files_read_syscalls),
+        GROUP(EX_GROUP_FILES_WRITE, "files_write", files_write_syscalls),
+        GROUP(EX_GROUP_NETWORK, "network", network_syscalls),
+};
+
+/* Trapped in every filter: the child reports them and dies. An `allow`
+ * entry naming one of these (or clone3/openat2) makes the build fail with
+ * -EPERM rather than silently losing to the trap. */
+static const char *const always_trapped[] = {
+        /* other processes' memory and fds */
+        "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_open",
+        "pidfd_getfd", "kcmp", "migrate_pages", "move_pages",
+        "process_madvise",
+        /* kernel attack surface */
+        "bpf", "perf_event_open", "userfaultfd", "io_uring_setup",
+        "io_uring_enter", "io_uring_register", "keyctl", "add_key",
+        "request_key", "fanotify_init", "lookup_dcookie", "uselib",
+        "personality",
+        /* mounts and namespaces */
+        "mount", "umount2", "move_mount", "open_tree", "fsopen", "fsmount",
+        "fsconfig", "fspick", "mount_setattr", "unshare", "setns",
+        "pivot_root", "chroot", "open_by_handle_at", "name_to_handle_at",
+        /* the machine */
+        "kexec_load", "kexec_file_load", "init_module", "finit_module",
+        "delete_module", "reboot", "swapon", "swapoff", "acct", "quotactl",
+        "quotactl_fd", "iopl", "ioperm", "syslog", "vhangup",
+};
+
+/* Refused with ENOSYS so libc falls back to a call we can inspect: their
+ * flags live in a struct in memory, out of the filter's reach. */
+static const char *const always_enosys[] = {"clone3", "openat2"};
+
+/* ---- argument rules ---------------------------------------------------- */
+
+struct arg_cmp {
+        unsigned arg;
+        enum scmp_compare op;
+        uint64_t a, b;   /* as in struct scmp_arg_cmp: datum_a, datum_b */
+        bool b_is_self;  /* datum_b is the `self` pid, known at build time */
+};
+
+/* One alternative: all of its comparisons must hold. Several entries for
+ * the same group and name are alternatives (any one allows the call). */
+struct arg_rule {
+        uint32_t group;
+        const char *name;
+        unsigned ncmp;
+        struct arg_cmp cmp[2];
+};
+
+#define CMP(n, op, a, b) {n, op, (a), (b), false}
+/* Argument n, as the kernel reads it (32 bits), equals v. */
+#define LOW32(n, v) CMP(n, SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint64_t)(v))
+#define LOW32_SELF(n) {n, SCMP_CMP_MASKED_EQ, 0xffffffffu, 0, true}
+#define BITS_CLEAR(n, bits) CMP(n, SCMP_CMP_MASKED_EQ, (bits), 0)
+#define BITS_SET(n, bits) CMP(n, SCMP_CMP_MASKED_EQ, (bits), (bits))
+#define RULE1(g, name, c) {g, name, 1, {c}}
+#define RULE2(g, name, c1, c2) {g, name, 2, {c1, c2}}
+
+/* The bare kernel O_TMPFILE bit: glibc's __O_TMPFILE includes O_DIRECTORY,
+ * and refusing that would refuse opendir(). */
+#define TMPFILE_BIT ((uint64_t)(O_TMPFILE & ~O_DIRECTORY))
+#define OPEN_WRITE_BITS                                                        \
+        ((uint64_t)(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND) |        \
+         TMPFILE_BIT)
+
+/* glibc's pthread_create adds SETTLS|PARENT_SETTID|CHILD_CLEARTID; the
+ * namespace bits must be clear (they make no sense for a thread). */
+#define THREAD_CLONE_BITS                                                      \
+        ((uint64_t)(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |        \
+                    CLONE_THREAD | CLONE_SYSVSEM))
+#define CLONE_NS_BITS                                                          \
+        ((uint64_t)(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS |             \
+                    CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |              \
+                    CLONE_NEWNET))
+
+/* rt_sigaction's rules below spell "1..64 except SIGSYS" as three ranges,
+ * each a full 64-bit compare (so the upper half must be zero too):
+ * [0, 31), [32, 63] and 64. */
+_Static_assert(SIGSYS == 31, "rt_sigaction rules assume SIGSYS is 31");
+#define SIG_MAX 64 /* the kernel's _NSIG on x86_64 and aarch64 */
+
+static const struct arg_rule arg_rules[] = {
+        RULE1(EX_GROUP_CORE, "ioctl", LOW32(1, TCGETS)),
+        RULE1(EX_GROUP_CORE, "ioctl", LOW32(1, TIOCGWINSZ)),
+        RULE1(EX_GROUP_CORE, "ioctl", LOW32(1, FIONREAD)),
+        RULE1(EX_GROUP_CORE, "ioctl", LOW32(1, FIONBIO)),
+        RULE1(EX_GROUP_CORE, "ioctl", LOW32(1, FIOCLEX)),
+        RULE1(EX_GROUP_CORE, "ioctl", LOW32(1, FIONCLEX)),
+
+        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_DUPFD)),
+        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_DUPFD_CLOEXEC)),
+        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_GETFD)),
+        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_SETFD)),
+        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_GETFL)),
+        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_SETFL)),
+        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_GETLK)),
+        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_SETLK)),
+        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_SETLKW)),
+        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_OFD_GETLK)),
+        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_OFD_SETLK)),
+        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_OFD_SETLKW)),
+        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_GETPIPE_SZ)),
+        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_SETPIPE_SZ)),
+        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_ADD_SEALS)),
+        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_GET_SEALS)),
+
+        RULE1(EX_GROUP_CORE, "socketpair", LOW32(0, AF_UNIX)),
+
+        /* With AT_EMPTY_PATH a non-empty path is still looked up, so this
+         * leaks metadata (not contents) of paths; Landlock does not govern
+         * stat either. */
+        RULE1(EX_GROUP_CORE, "newfstatat", BITS_SET(3, AT_EMPTY_PATH)),
+        RULE1(EX_GROUP_CORE, "statx", BITS_SET(2, AT_EMPTY_PATH)),
+
+        RULE1(EX_GROUP_CORE, "rt_sigaction",
+              CMP(0, SCMP_CMP_LT, SIGSYS, 0)),
+        RULE1(EX_GROUP_CORE, "rt_sigaction",
+              CMP(0, SCMP_CMP_MASKED_EQ, ~(uint64_t)0x1f, 0x20)),
+        RULE1(EX_GROUP_CORE, "rt_sigaction",
+              CMP(0, SCMP_CMP_EQ, SIG_MAX, 0)),
+
+        RULE1(EX_GROUP_CORE, "kill", LOW32_SELF(0)),
+        RULE1(EX_GROUP_CORE, "tgkill", LOW32_SELF(0)),
+        RULE1(EX_GROUP_CORE, "tkill", LOW32_SELF(0)),
+
+        /* pid 0 (self) and no new limit */
+        RULE2(EX_GROUP_CORE, "prlimit64", LOW32(0, 0),
+              CMP(2, SCMP_CMP_EQ, 0, 0)),
+
+        RULE1(EX_GROUP_CORE, "prctl", LOW32(0, PR_GET_NAME)),
+        RULE1(EX_GROUP_CORE, "prctl", LOW32(0, PR_SET_NAME)),
+        RULE1(EX_GROUP_CORE, "prctl", LOW32(0, PR_GET_DUMPABLE)),
+        RULE1(EX_GROUP_CORE, "prctl", LOW32(0, PR_GET_SECCOMP)),
+        RULE1(EX_GROUP_CORE, "prctl", LOW32(0, PR_GET_NO_NEW_PRIVS)),
+        /* libseccomp sets it before loading a (stacked) filter */
+        RULE1(EX_GROUP_CORE, "prctl", LOW32(0, PR_SET_NO_NEW_PRIVS)),
+#ifdef PR_SET_VMA
+        /* newer glibc and allocators name anonymous mappings with it */
+        RULE1(EX_GROUP_CORE, "prctl", LOW32(0, PR_SET_VMA)),
+#endif
+
+        RULE1(EX_GROUP_THREADS, "clone",
+              CMP(0, SCMP_CMP_MASKED_EQ, THREAD_CLONE_BITS | CLONE_NS_BITS,
+                  THREAD_CLONE_BITS)),
+
+        RULE1(EX_GROUP_FILES_READ, "open", BITS_CLEAR(1, OPEN_WRITE_BITS)),
+        RULE1(EX_GROUP_FILES_READ, "openat", BITS_CLEAR(2, OPEN_WRITE_BITS)),
+
+        RULE1(EX_GROUP_NETWORK, "socket", LOW32(0, AF_INET)),
+        RULE1(EX_GROUP_NETWORK, "socket", LOW32(0, AF_INET6)),
+};
+
+/* ---- group names ------------------------------------------------------- */
+
+const char *ex_group_name(uint32_t bit)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(groups); i++)
+                if (groups[i].bit == bit)
+                        return groups[i].name;
+        return NULL;
+}
+
+uint32_t ex_group_by_name(const char *name)
+{
+        if (!name)
+                return 0;
+        for (size_t i = 0; i < ARRAY_SIZE(groups); i++)
+                if (strcmp(groups[i].name, name) == 0)
+                        return groups[i].bit;
+        return 0;
+}
+
+/* ---- syscall names ----------------------------------------------------- */
+
+int ex_syscall_number(const char *name)
+{
+        int nr;
+
+        if (!name)
+                return -ENOENT;
+        nr = seccomp_syscall_resolve_name(name);
+        /* __NR_SCMP_ERROR (-1) for unknown names; other negative numbers
+         * are libseccomp's pseudo-syscalls for calls this arch lacks. */
+        return nr < 0 ? -ENOENT : nr;
+}
+
+void ex_syscall_name(int nr, char *buf, size_t len)
+{
+        _cleanup_free_ char *name = NULL;
+
+        if (!buf || len == 0)
+                return;
+        if (nr >= 0)
+                name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+        snprintf(buf, len, "%s", name ? name : "unknown");
+}
+
+/* ---- building ---------------------------------------------------------- */
+
+static void release_filterp(scmp_filter_ctx *ctx)
+{
+        if (*ctx)
+                seccomp_release(*ctx);
+}
+
+#define _cleanup_filter_ __attribute__((cleanup(release_filterp)))
+
+/* Numbers of always_trapped[] and always_enosys[] on this arch. */
+struct fixed_set {
+        int nr[ARRAY_SIZE(always_trapped) + ARRAY_SIZE(always_enosys)];
+        size_t n;
+};
+
+static bool is_fixed(const struct fixed_set *f, int nr)
+{
+        for (size_t i = 0; i < f->n; i++)
+                if (f->nr[i] == nr)
+                        return true;
+        return false;
+}
+
+static int add_fixed(scmp_filter_ctx ctx, const char *const *names,
+                     size_t n, uint32_t action, struct fixed_set *f)
+{
+        for (size_t i = 0; i < n; i++) {
+                int nr = ex_syscall_number(names[i]);
+                int r;
+
+                if (nr < 0)
+                        continue; /* not on this architecture */
+                r = seccomp_rule_add(ctx, action, nr, 0);
+                if (r < 0)
+                        return r;
+                f->nr[f->n++] = nr;
+        }
+        return 0;
+}
+
+/* Attributes shared by both filters. */
+static int set_attrs(scmp_filter_ctx ctx)
+{
+        static const struct {
+                enum scmp_filter_attr attr;
+                uint32_t value;
+        } attrs[] = {
+                /* other ABIs (i386 via int $0x80) and x32 numbers */
+                {SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS},
+                /* the child has no threads yet, but be sure */
+                {SCMP_FLTATR_CTL_TSYNC, 1},
+                /* the child sets it itself too; harmless twice */
+                {SCMP_FLTATR_CTL_NNP, 1},
+                /* the kernel's errno, not libseccomp's -ECANCELED */
+                {SCMP_FLTATR_API_SYSRAWRC, 1},
+                /* every syscall of the child walks the filter: a binary
+                 * tree of syscall numbers beats a linear list */
+                {SCMP_FLTATR_CTL_OPTIMIZE, 2},
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(attrs); i++) {
+                int r = seccomp_attr_set(ctx, attrs[i].attr, attrs[i].value);
+
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool has_arg_rules(uint32_t group, const char *name)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(arg_rules); i++)
+                if (arg_rules[i].group == group &&
+                    strcmp(arg_rules[i].name, name) == 0)
+                        return true;
+        return false;
+}
+
+static int add_arg_rules(scmp_filter_ctx ctx, uint32_t group,
+                         const char *name, int nr, pid_t self)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(arg_rules); i++) {
+                const struct arg_rule *rule = &arg_rules[i];
+                struct scmp_arg_cmp cmp[2];
+                int r;
+
+                if (rule->group != group || strcmp(rule->name, name) != 0)
+                        continue;
+                for (unsigned k = 0; k < rule->ncmp; k++)
+                        cmp[k] = (struct scmp_arg_cmp){
+                                .arg = rule->cmp[k].arg,
+                                .op = rule->cmp[k].op,
+                                .datum_a = rule->cmp[k].a,
+                                .datum_b = rule->cmp[k].b_is_self
+                                                   ? (uint64_t)(uint32_t)self
+                                                   : rule->cmp[k].b,
+                        };
+                r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr,
+                                           rule->ncmp, cmp);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int add_group(scmp_filter_ctx ctx, const struct group *g,
+                     const struct fixed_set *fixed, pid_t self)
+{
+        for (size_t i = 0; i < g->nsyscalls; i++) {
+                const char *name = g->syscalls[i];
+                int nr = ex_syscall_number(name);
+                int r;
+
+                if (nr < 0)
+                        continue; /* not on this architecture */
+                /* A table bug, not a user error: fail closed. */
+                if (is_fixed(fixed, nr))
+                        return -EPERM;
+                /* libseccomp merges rules of one action: an outright
+                 * ALLOW from another group wins over these conditions. */
+                if (has_arg_rules(g->bit, name))
+                        r = add_arg_rules(ctx, g->bit, name, nr, self);
+                else
+                        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int ex_seccomp_build(uint32_t group_bits, const int *allow, size_t nallow,
+                     pid_t self, scmp_filter_ctx *out)
+{
+        _cleanup_filter_ scmp_filter_ctx ctx = NULL;
+        struct fixed_set fixed = {.n = 0};
+        int r;
+
+        if (!out || (nallow > 0 && !allow) || self <= 0)
+                return -EINVAL;
+        /* Without core not even exit_group or the reporter's write would
+         * work; a profile must say "core" explicitly. */
+        if (!(group_bits & EX_GROUP_CORE) || (group_bits & ~EX_GROUP_ALL))
+                return -EINVAL;
+
+        ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+        if (!ctx)
+                return -ENOMEM;
+        r = set_attrs(ctx);
+        if (r < 0)
+                return r;
+
+        /* Fixed actions first; everything allowed later is checked against
+         * them, because libseccomp would silently keep the first action. */
+        r = add_fixed(ctx, always_trapped, ARRAY_SIZE(always_trapped),
+                      SCMP_ACT_TRAP, &fixed);
+        if (r < 0)
+                return r;
+        r = add_fixed(ctx, always_enosys, ARRAY_SIZE(always_enosys),
+                      SCMP_ACT_ERRNO(ENOSYS), &fixed);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < ARRAY_SIZE(groups); i++) {
+                if (!(group_bits & groups[i].bit))
+                        continue;
+                r = add_group(ctx, &groups[i], &fixed, self);
+                if (r < 0)
+                        return r;
+        }
+
+        for (size_t i = 0; i < nallow; i++) {
+                _cleanup_free_ char *name = NULL;
+
+                if (allow[i] < 0)
+                        return -EINVAL;
+                name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE,
+                                                        allow[i]);
+                if (!name)
+                        return -EINVAL; /* not a syscall of this arch */
+                /* An extra never overrides a trap or clone3's ENOSYS. */
+                if (is_fixed(&fixed, allow[i]))
+                        return -EPERM;
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allow[i], 0);
+                if (r < 0)
+                        return r;
+        }
+
+        *out = take_ptr(&ctx);
+        return 0;
+}
+
+int ex_seccomp_build_no_open(scmp_filter_ctx *out)
+{
+        static const char *const opens[] = {
+                "open", "openat", "openat2", "creat", "open_by_handle_at",
+        };
+        _cleanup_filter_ scmp_filter_ctx ctx = NULL;
+        int r;
+
+        if (!out)
+                return -EINVAL;
+        /* Stacked on the main filter, which still decides everything
+         * else: the kernel applies the strictest result of all filters. */
+        ctx = seccomp_init(SCMP_ACT_ALLOW);
+        if (!ctx)
+                return -ENOMEM;
+        r = set_attrs(ctx);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ARRAY_SIZE(opens); i++) {
+                int nr = ex_syscall_number(opens[i]);
+
+                if (nr < 0)
+                        continue;
+                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 0);
+                if (r < 0)
+                        return r;
+        }
+        *out = take_ptr(&ctx);
+        return 0;
+}
+
+int ex_seccomp_load(scmp_filter_ctx ctx)
+{
+        if (!ctx)
+                return -EINVAL;
+        return seccomp_load(ctx);
+}
+
+int ex_seccomp_instructions(scmp_filter_ctx ctx)
+{
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int r;
+
+        if (!ctx)
+                return -EINVAL;
+        fd = memfd_create("extradite-bpf", MFD_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        r = seccomp_export_bpf(ctx, fd);
+        if (r < 0)
+                return r;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        /* struct sock_filter is 8 bytes */
+        if (st.st_size % 8 != 0 || st.st_size / 8 > INT_MAX)
+                return -EBADMSG;
+        return (int)(st.st_size / 8);
+}

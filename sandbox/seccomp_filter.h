@@ -1,0 +1,40 @@
+/* Compiling a profile's syscall rules into a seccomp filter (DESIGN §3).
+ *
+ * Native architecture only: other architectures and x32 numbers kill the
+ * process. clone3 returns ENOSYS (glibc falls back to clone), clone is
+ * allowed with thread flags only, ioctl requests are compared on their low
+ * 32 bits. Dangerous calls (ptrace, bpf, io_uring, mount, ...) trap: the
+ * SIGSYS reporter (violation.h) names them to the parent. Everything else
+ * outside the allowed groups fails with EPERM.
+ */
+#ifndef EXTRADITE_SECCOMP_FILTER_H
+#define EXTRADITE_SECCOMP_FILTER_H
+
+#include <seccomp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Build the main filter: `groups` (enum ex_group bits) plus `allow`
+ * (extra native syscall numbers). kill and tgkill are allowed towards
+ * `self` only. 0 with *out (release with seccomp_release), or -errno. */
+int ex_seccomp_build(uint32_t groups, const int *allow, size_t nallow,
+                     pid_t self, scmp_filter_ctx *out);
+
+/* The filter stacked once the target is loaded when a profile refuses
+ * file opens from then on (strict): open/openat/... fail with EACCES. */
+int ex_seccomp_build_no_open(scmp_filter_ctx *out);
+
+/* Load a built filter into this process, on all threads (TSYNC). */
+int ex_seccomp_load(scmp_filter_ctx ctx);
+
+/* BPF instructions in a built filter, or -errno. */
+int ex_seccomp_instructions(scmp_filter_ctx ctx);
+
+/* Native syscall number of a name, or -ENOENT. */
+int ex_syscall_number(const char *name);
+
+/* Name of a native syscall number into buf ("unknown" if none). */
+void ex_syscall_name(int nr, char *buf, size_t len);
+
+#endif
