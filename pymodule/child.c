@@ -11,6 +11,8 @@
 #include "convert.h"
 #include "exports.h"
 #include "frame.h"
+#include "policy.h"
+#include "seccomp_filter.h"
 
 /* Cap what an error report carries; the rest is cut. */
 #define MAX_MESSAGE_CHARS (64 * 1024)
@@ -22,6 +24,8 @@ struct child {
         struct ex_exports exports;
         struct ex_buf in, out;
         struct ex_limits limits;
+        /* strict profiles: refuse file opens once the target is loaded */
+        int lock_files_after_load;
         /* ids exported while encoding the current reply, to roll back if
          * the reply cannot be sent whole */
         uint64_t *fresh;
@@ -314,6 +318,21 @@ static PyObject *attr_or_none(PyObject *o, const char *name)
         Py_RETURN_NONE;
 }
 
+/* Stack the filter that refuses file opens from now on. */
+static int lock_files(void)
+{
+        scmp_filter_ctx ctx = NULL;
+        int r = ex_seccomp_build_no_open(&ctx);
+
+        if (r == 0)
+                r = ex_seccomp_load(ctx);
+        seccomp_release(ctx);
+        if (r < 0)
+                fprintf(stderr, "extradite child: cannot refuse file opens "
+                                "after the import: %s\n", strerror(-r));
+        return r;
+}
+
 /* (target, kind, name, qualname, module, methods, doc); the target is
  * pinned in the export table: a loaded target lives as long as the child. */
 static PyObject *do_load(struct child *c, PyObject *modname, PyObject *qualname)
@@ -324,6 +343,9 @@ static PyObject *do_load(struct child *c, PyObject *modname, PyObject *qualname)
 
         if (!obj)
                 return NULL;
+        if (c->lock_files_after_load && lock_files() < 0)
+                _exit(3); /* fail closed: never serve an unlocked target */
+        c->lock_files_after_load = 0;
         if (PyType_Check(obj)) {
                 kind = "class";
                 methods = method_names(obj);
@@ -478,13 +500,41 @@ static int serve_release(struct child *c)
         return ex_reader_finish(&r);
 }
 
-/* BOOT: (sys_path, options). */
+/* Confine this process as the profile dict says; returns the report dict
+ * (None without a profile) or NULL with an exception. */
+static PyObject *confine(struct child *c, PyObject *profile)
+{
+        struct ex_policy policy;
+        struct ex_sandbox_report rep;
+        char err[256];
+        PyObject *name;
+        int r;
+
+        if (profile == Py_None)
+                return Py_NewRef(Py_None);
+        if (ex_policy_from_dict(profile, &policy) < 0)
+                return NULL;
+        name = PyDict_GetItemString(profile, "name");
+        r = ex_sandbox_apply(&policy, &rep, err, sizeof(err));
+        if (r < 0) {
+                PyErr_Format(PyExc_OSError,
+                             "extradite: could not confine the child: %s",
+                             err);
+                return NULL;
+        }
+        c->lock_files_after_load = policy.seccomp && !policy.files_after_load;
+        return ex_report_to_dict(&rep, name ? name : Py_None);
+}
+
+/* BOOT: (sys_path, {"sandbox": profile dict or None}). The reply, sent
+ * before anything untrusted runs, is the sandbox report. */
 static int boot(struct child *c, const struct ex_frame_header *h)
 {
         struct ex_codec_hooks hooks = {.ctx = c,
                                        .encode_other = child_encode_other,
                                        .decode_handle = child_decode_handle};
-        PyObject *msg = NULL, *path;
+        PyObject *msg = NULL, *options, *profile, *report = NULL;
+        int r;
 
         if (h->kind != EX_MSG_BOOT) {
                 PyErr_SetString(c->st->ProtocolError,
@@ -495,18 +545,28 @@ static int boot(struct child *c, const struct ex_frame_header *h)
         if (!msg)
                 goto fail;
         if (!PyTuple_Check(msg) || PyTuple_GET_SIZE(msg) != 2 ||
-            !PyList_Check(PyTuple_GET_ITEM(msg, 0))) {
+            !PyList_Check(PyTuple_GET_ITEM(msg, 0)) ||
+            !PyDict_Check(PyTuple_GET_ITEM(msg, 1))) {
                 PyErr_SetString(c->st->ProtocolError,
                                 "extradite: malformed bootstrap message");
                 goto fail;
         }
-        path = PyTuple_GET_ITEM(msg, 0);
-        if (PySys_SetObject("path", path) < 0)
+        if (PySys_SetObject("path", PyTuple_GET_ITEM(msg, 0)) < 0)
                 goto fail;
-        /* Sandbox hook: Landlock and seccomp are applied here, after the
-         * bootstrap and before anything untrusted is imported. */
-        Py_DECREF(msg);
-        return 0;
+        options = PyTuple_GET_ITEM(msg, 1);
+        profile = PyDict_GetItemString(options, "sandbox");
+        /* Landlock, seccomp and the rest, before anything untrusted is
+         * imported. */
+        report = confine(c, profile ? profile : Py_None);
+        if (!report)
+                goto fail;
+        Py_CLEAR(msg);
+        ex_buf_reset(&c->out);
+        r = ex_encode(c->st, &hooks, report, &c->out, c->limits.max_depth);
+        Py_DECREF(report);
+        if (r < 0)
+                goto fail;
+        return send_frame(c, EX_MSG_REPLY, h) < 0 ? -1 : 0;
 fail:
         Py_XDECREF(msg);
         if (encode_error(c) == 0)

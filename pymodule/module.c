@@ -1,6 +1,7 @@
 /* extradite._core: module definition, state and module-level functions.
  * Multi-phase init, no C globals: it loads in isolated subinterpreters. */
 #include "state.h"
+#include "policy.h"
 
 #include "errors.h"
 
@@ -111,6 +112,10 @@ static PyMethodDef module_methods[] = {
         {"assert_not_loaded", assert_not_loaded, METH_O,
          "assert_not_loaded(module)\n\nRaise ExtraditeModuleLeakError if the "
          "module or a submodule of it is in sys.modules."},
+        {"check_policy", ex_check_policy, METH_O,
+         "check_policy(profile_dict)\n\nValidate a sandbox profile dict and "
+         "compile its seccomp filter without applying anything; ValueError "
+         "names the bad key."},
         {"_child_main", ex_child_main, METH_NOARGS,
          "The child's serve loop. Runs only in an extradite child process."},
         {NULL, NULL, 0, NULL},

@@ -13,6 +13,8 @@
 #include "cleanup.h"
 #include "convert.h"
 #include "errors.h"
+#include "seccomp_filter.h"
+#include "violation.h"
 
 /* Run by the child interpreter (python -I -S -c ...). argv[1] is the
  * directory holding the extradite package; it goes last on sys.path so it
@@ -229,6 +231,64 @@ static void shut_down(ex_session *s, int grace_ms)
         ex_child_release(&s->child);
 }
 
+/* ExtraditeSandboxViolation for syscall `nr` (-1: unknown, the child was
+ * killed by SIGSYS without a report). Returns a new exception. */
+static PyObject *violation(ex_session *s, int nr)
+{
+        char name[64];
+        PyObject *exc, *sys_name, *sys_nr;
+
+        if (nr >= 0) {
+                ex_syscall_name(nr, name, sizeof(name));
+                exc = PyObject_CallFunction(
+                        s->st->SandboxViolation, "s",
+                        "extradite: the child made a system call its sandbox "
+                        "profile forbids and was killed");
+                sys_name = PyUnicode_FromString(name);
+                sys_nr = PyLong_FromLong(nr);
+        } else {
+                exc = PyObject_CallFunction(
+                        s->st->SandboxViolation, "s",
+                        "extradite: the child was killed by SIGSYS (a system "
+                        "call from a non-native architecture or an x32 "
+                        "number, which the sandbox kills outright)");
+                sys_name = Py_NewRef(Py_None);
+                sys_nr = Py_NewRef(Py_None);
+        }
+        if (exc && sys_name && sys_nr) {
+                PyObject *msg = PyObject_Str(exc);
+                if (msg && nr >= 0) {
+                        PyObject *full = PyUnicode_FromFormat(
+                                "%U: %s (%d) under profile %R", msg, name, nr,
+                                s->profile ? s->profile : Py_None);
+                        Py_XSETREF(exc, full ? PyObject_CallOneArg(
+                                                       s->st->SandboxViolation,
+                                                       full)
+                                             : NULL);
+                        Py_XDECREF(full);
+                }
+                Py_XDECREF(msg);
+        }
+        if (exc && sys_name && sys_nr &&
+            (PyObject_SetAttrString(exc, "syscall", sys_name) < 0 ||
+             PyObject_SetAttrString(exc, "syscall_nr", sys_nr) < 0 ||
+             PyObject_SetAttrString(exc, "profile",
+                                    s->profile ? s->profile : Py_None) < 0))
+                Py_CLEAR(exc);
+        Py_XDECREF(sys_name);
+        Py_XDECREF(sys_nr);
+        return exc ? exc : PyErr_GetRaisedException();
+}
+
+/* Did the child die of the sandbox without a readable report? */
+static int died_of_sigsys(const struct ex_child *c)
+{
+        return c->reaped && c->status >= 0 &&
+               ((WIFSIGNALED(c->status) && WTERMSIG(c->status) == SIGSYS) ||
+                (WIFEXITED(c->status) &&
+                 WEXITSTATUS(c->status) == EX_VIOLATION_EXIT_CODE));
+}
+
 /* The session can no longer be used: record why, stop the child, raise.
  * err is the channel error; `exc` (stolen, may be NULL) the exception to
  * raise instead of a description of the child's end. */
@@ -243,14 +303,23 @@ static PyObject *session_die(ex_session *s, int err, PyObject *exc)
         shut_down(s, grace);
         if (err == -ETIMEDOUT) {
                 cls = s->st->TimeoutError;
-                why = PyUnicode_FromString(
-                        "the child did not answer in time and was killed");
+                why = s->booting
+                              ? PyUnicode_FromString(
+                                        "the child did not start in time "
+                                        "and was killed")
+                              : PyUnicode_FromFormat(
+                                        "the call did not finish within "
+                                        "call_timeout (%lld ms); the child "
+                                        "was killed",
+                                        (long long)s->call_timeout_ms);
         } else if (err == -EBADMSG || err == -EMSGSIZE) {
                 why = PyUnicode_FromFormat(
                         "the child sent a %s frame and was killed",
                         err == -EMSGSIZE ? "too large" : "malformed");
         } else {
                 why = describe_exit(&s->child);
+                if (!exc && died_of_sigsys(&s->child))
+                        exc = violation(s, -1);
         }
         if (why) {
                 Py_XSETREF(s->death, Py_NewRef(why));
@@ -265,6 +334,20 @@ static PyObject *session_die(ex_session *s, int err, PyObject *exc)
                 Py_DECREF(why);
         }
         return NULL;
+}
+
+/* A VIOLATION frame: the child's last words, a syscall number. */
+static PyObject *violation_reported(ex_session *s)
+{
+        struct ex_reader r;
+        struct ex_item it;
+        int nr = -1;
+
+        ex_reader_init(&r, s->in.data, s->in.len, &s->limits);
+        if (ex_read(&r, &it) == 0 && it.tag == EX_TAG_INT && it.v.i >= 0 &&
+            it.v.i < 4096 && ex_reader_finish(&r) == 0)
+                nr = (int)it.v.i;
+        return session_die(s, -EPIPE, violation(s, nr));
 }
 
 int ex_session_check_open(ex_session *s)
@@ -308,6 +391,33 @@ static PyObject *finish_reply(ex_session *s, const struct ex_frame_header *h,
         return v;
 }
 
+/* Keep the boot reply: a dict (the sandbox report) or None. 0 or
+ * -EBADMSG. */
+static PyObject *refuse_handle(void *ctx, uint8_t tag, uint64_t id)
+{
+        (void)tag;
+        (void)id;
+        PyErr_SetString(((ex_session *)ctx)->st->ProtocolError,
+                        "extradite: a handle in the sandbox report");
+        return NULL;
+}
+
+static int boot_report(ex_session *s)
+{
+        struct ex_codec_hooks hooks = {.ctx = s,
+                                       .decode_handle = refuse_handle};
+        PyObject *v = ex_decode_all(s->st, &hooks, s->in.data, s->in.len,
+                                    &s->limits);
+
+        if (!v || !(PyDict_CheckExact(v) || v == Py_None)) {
+                PyErr_Clear();
+                Py_XDECREF(v);
+                return -EBADMSG;
+        }
+        Py_XSETREF(s->report, v);
+        return 0;
+}
+
 PyObject *ex_session_call(ex_session *s, uint8_t op,
                           const struct ex_buf *payload,
                           PyTypeObject *handle_type)
@@ -333,7 +443,9 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
                                      .kind = EX_MSG_CALL,
                                      .op = op,
                                      .request_id = s->next_id};
-        deadline = s->booting ? ex_now_ms() + s->start_timeout_ms : -1;
+        deadline = s->booting ? ex_now_ms() + s->start_timeout_ms
+                   : s->call_timeout_ms >= 0 ? ex_now_ms() + s->call_timeout_ms
+                                             : -1;
         Py_BEGIN_ALLOW_THREADS
         if (rel.len) {
                 struct ex_frame_header rh0 = {.length = (uint32_t)rel.len,
@@ -349,7 +461,21 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
         Py_END_ALLOW_THREADS
         ex_buf_free(&rel);
 
-        if (r < 0)
+        /* While booting, the sandbox report comes first. */
+        if (r == 0 && s->booting && rh.kind == EX_MSG_REPLY &&
+            rh.request_id == 0) {
+                r = boot_report(s);
+                if (r == 0) {
+                        Py_BEGIN_ALLOW_THREADS
+                        r = ex_frame_recv(s->sock, EX_FRAME_MAX_DEFAULT,
+                                          deadline, s->child.pidfd, &rh,
+                                          &s->in);
+                        Py_END_ALLOW_THREADS
+                }
+        }
+        if (r == 0 && rh.kind == EX_MSG_VIOLATION)
+                res = violation_reported(s);
+        else if (r < 0)
                 res = s->state == EX_SESSION_OPEN
                               ? session_die(s, r, NULL)
                               : (ex_session_check_open(s), NULL);
@@ -396,7 +522,8 @@ int ex_session_flush(ex_session *s)
 
 /* ---- construction ----------------------------------------------------- */
 
-static int send_bootstrap(ex_session *s, PyObject *sys_path)
+static int send_bootstrap(ex_session *s, PyObject *sys_path,
+                          PyObject *options)
 {
         struct ex_codec_hooks hooks;
         struct ex_buf b = {0};
@@ -406,7 +533,8 @@ static int send_bootstrap(ex_session *s, PyObject *sys_path)
         ex_session_encode_hooks(s, &hooks);
         if (ex_put_container(&b, EX_TAG_TUPLE, 2) < 0 ||
             ex_encode(s->st, &hooks, sys_path, &b, 4) < 0 ||
-            ex_put_container(&b, EX_TAG_DICT, 0) < 0) {
+            (options ? ex_encode(s->st, &hooks, options, &b, 8)
+                     : ex_put_container(&b, EX_TAG_DICT, 0)) < 0) {
                 ex_buf_free(&b);
                 if (!PyErr_Occurred())
                         PyErr_NoMemory();
@@ -473,23 +601,39 @@ static int spawn_child(ex_session *s, PyObject *exe_b, PyObject *root_b,
 
 static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
 {
-        static char *kwlist[] = {"executable", "package_root", "sys_path",
-                                 "start_timeout", NULL};
-        PyObject *exe_b = NULL, *root_b = NULL, *sys_path;
-        double start_timeout = 60.0;
+        static char *kwlist[] = {"executable",    "package_root",
+                                 "sys_path",      "start_timeout",
+                                 "options",       "call_timeout",
+                                 "profile",       "child_pickle",
+                                 NULL};
+        PyObject *exe_b = NULL, *root_b = NULL, *sys_path,
+                 *options = NULL, *call_timeout = Py_None, *profile = Py_None;
+        double start_timeout = 60.0, call_timeout_s = -1;
+        int child_pickle = 0;
         ex_session *s;
         int sv[2];
 
-        if (!PyArg_ParseTupleAndKeywords(args, kw, "O&O&O!|d", kwlist,
-                                         PyUnicode_FSConverter, &exe_b,
-                                         PyUnicode_FSConverter, &root_b,
-                                         &PyList_Type, &sys_path,
-                                         &start_timeout))
+        if (!PyArg_ParseTupleAndKeywords(
+                    args, kw, "O&O&O!|dO!OUp", kwlist, PyUnicode_FSConverter,
+                    &exe_b, PyUnicode_FSConverter, &root_b, &PyList_Type,
+                    &sys_path, &start_timeout, &PyDict_Type, &options,
+                    &call_timeout, &profile, &child_pickle))
                 goto fail_args;
         if (!(start_timeout > 0)) {
                 PyErr_SetString(PyExc_ValueError,
                                 "start_timeout must be positive");
                 goto fail_args;
+        }
+        if (call_timeout != Py_None) {
+                call_timeout_s = PyFloat_AsDouble(call_timeout);
+                if (call_timeout_s == -1 && PyErr_Occurred())
+                        goto fail_args;
+                if (!(call_timeout_s > 0) || call_timeout_s > 1e9) {
+                        PyErr_SetString(PyExc_ValueError,
+                                        "call_timeout must be a positive "
+                                        "number of seconds or None");
+                        goto fail_args;
+                }
         }
         s = (ex_session *)tp->tp_alloc(tp, 0);
         if (!s)
@@ -501,8 +645,16 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         s->child = (struct ex_child){.pidfd = -1, .status = -1};
         s->state = EX_SESSION_CLOSED; /* until the child runs */
         s->limits = ex_limits_default();
+        /* Unpickling runs code: only an unconfined child may send pickles
+         * (the profile check makes sure of it). */
+        s->limits.allow_pickle = child_pickle;
         s->start_timeout_ms = (int64_t)(start_timeout * 1000.0);
+        s->call_timeout_ms =
+                call_timeout_s > 0 ? (int64_t)(call_timeout_s * 1000.0) : -1;
+        if (s->call_timeout_ms == 0)
+                s->call_timeout_ms = 1;
         s->booting = 1;
+        s->profile = Py_NewRef(profile);
         s->lock = PyThread_allocate_lock();
         if (!s->st || !s->lock) {
                 if (!PyErr_Occurred())
@@ -520,7 +672,7 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         }
         close(sv[1]);
         s->state = EX_SESSION_OPEN;
-        if (send_bootstrap(s, sys_path) < 0)
+        if (send_bootstrap(s, sys_path, options) < 0)
                 goto fail;
         Py_DECREF(exe_b);
         Py_DECREF(root_b);
@@ -619,9 +771,15 @@ static PyObject *session_get_state(ex_session *s, void *Py_UNUSED(c))
         return PyUnicode_FromString(names[s->state]);
 }
 
+static PyObject *session_get_report(ex_session *s, void *Py_UNUSED(c))
+{
+        return Py_NewRef(s->report ? s->report : Py_None);
+}
+
 static int session_traverse(ex_session *s, visitproc visit, void *arg)
 {
         Py_VISIT(Py_TYPE(s));
+        Py_VISIT(s->report);
         Py_VISIT(s->module);
         return 0;
 }
@@ -644,6 +802,8 @@ static void session_dealloc(ex_session *s)
         if (s->lock)
                 PyThread_free_lock(s->lock);
         Py_CLEAR(s->death);
+        Py_CLEAR(s->profile);
+        Py_CLEAR(s->report);
         Py_CLEAR(s->module);
         tp->tp_free(s);
         Py_DECREF(tp);
@@ -670,6 +830,9 @@ static PyGetSetDef session_getset[] = {
          "Round trips made so far.", NULL},
         {"state", (getter)session_get_state, NULL,
          "'open', 'dead' or 'closed'.", NULL},
+        {"sandbox_report", (getter)session_get_report, NULL,
+         "What the child's sandbox applied (a dict), None without one.",
+         NULL},
         {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -687,8 +850,10 @@ static PyType_Slot session_slots[] = {
         {Py_tp_methods, session_methods},
         {Py_tp_getset, session_getset},
         {Py_tp_doc, "Session(executable, package_root, sys_path, "
-                    "start_timeout=60.0)\n\nOne confined child process and "
-                    "its channel."},
+                    "start_timeout=60.0, options=None, call_timeout=None, "
+                    "profile=None, child_pickle=False)\n\nOne confined "
+                    "child process and its channel. options['sandbox'] is "
+                    "the profile dict the child applies before any import."},
         {0, NULL},
 };
 

@@ -43,7 +43,10 @@ typedef struct {
         enum ex_session_state state;
         PyObject *death; /* str: why the session died, once it has */
         int64_t start_timeout_ms; /* bounds the first reply */
+        int64_t call_timeout_ms;  /* bounds every other reply; -1: none */
         int booting;              /* no reply received yet */
+        PyObject *profile;        /* str: the sandbox profile's name */
+        PyObject *report;         /* what the child applied (boot reply) */
         PyObject *weakrefs;
 } ex_session;
 

@@ -1,0 +1,248 @@
+"""Sandbox profiles: reading them, checking them, filling in the paths.
+
+A profile is a TOML file (the built-ins live in extradite/policies/), a path
+to one, or a mapping of the same shape. Every profile starts from
+``strict`` unless it ``extends`` another built-in; its tables then replace
+keys one by one. The result is checked here (keys and types) and by the C
+core (group, syscall and namespace names; the seccomp filter is compiled
+once) before any process starts, so a bad profile never half-starts a
+child. Path placeholders are expanded for the target at hand.
+"""
+
+import copy
+import os
+import re
+import sys
+import sysconfig
+import tempfile
+import tomllib
+from importlib.machinery import PathFinder
+
+from . import _core
+
+BUILTIN = ("strict", "default", "network", "unconfined")
+_POLICY_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "policies")
+
+# Key -> expected type for every table; `limits` also take "4G"-style sizes.
+_SCHEMA = {
+    "seccomp": {"enabled": bool, "groups": list, "allow": list, "files_after_load": bool},
+    "landlock": {"enabled": bool, "required": bool, "read": list, "write": list},
+    "namespaces": {"enabled": list, "required": bool},
+    "capabilities": {"drop": bool},
+    "limits": {
+        "address_space": int,
+        "open_files": int,
+        "cpu_seconds": int,
+        "file_size": int,
+        "processes": int,
+    },
+    "transport": {"child_pickle": bool},
+}
+_TOP_KEYS = {"description": str, "extends": str}
+
+_SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]?)i?B?\s*$", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"^\{(\w+)\}$")
+
+# Where the dynamic linker finds libraries: extension modules dlopen them
+# lazily (binascii needs libz), so they must stay readable (DESIGN §8).
+_LIB_DIRS = ("/lib", "/lib64", "/lib32", "/usr/lib", "/usr/lib64", "/usr/lib32",
+             "/usr/local/lib", "/etc/ld.so.cache", "/etc/ld.so.conf",
+             "/etc/ld.so.conf.d")
+
+
+class _ProfileError(ValueError):
+    pass
+
+
+def _fail(origin, key, reason):
+    where = f" key '{key}'" if key else ""
+    raise _ProfileError(f"extradite: sandbox profile {origin}:{where}: {reason}")
+
+
+def _read_file(path):
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except OSError as e:
+        raise _ProfileError(f"extradite: cannot read sandbox profile {path}: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise _ProfileError(f"extradite: sandbox profile {path}: invalid TOML: {e}") from None
+
+
+def _size(origin, key, value):
+    if isinstance(value, bool):
+        _fail(origin, key, "must be an integer or a size like '4G'")
+    if isinstance(value, int):
+        if value < 0:
+            _fail(origin, key, "must be >= 0 (0 leaves the limit as inherited)")
+        return value
+    m = _SIZE.match(value) if isinstance(value, str) else None
+    if not m:
+        _fail(origin, key, f"must be an integer or a size like '4G', not {value!r}")
+    return int(m.group(1)) << (10 * "_KMGT".index(m.group(2).upper() or "_"))
+
+
+def _check_tables(origin, raw):
+    """Unknown keys and wrong types are errors, never ignored."""
+    if not isinstance(raw, dict):
+        _fail(origin, None, f"must be a table/mapping, not {type(raw).__name__}")
+    for key, value in raw.items():
+        if key in _TOP_KEYS:
+            if not isinstance(value, _TOP_KEYS[key]):
+                _fail(origin, key, f"must be a {_TOP_KEYS[key].__name__}")
+            continue
+        if key not in _SCHEMA:
+            _fail(origin, key, f"unknown key (known: {', '.join([*_TOP_KEYS, *_SCHEMA])})")
+        if not isinstance(value, dict):
+            _fail(origin, key, "must be a table")
+        for sub, v in value.items():
+            full = f"{key}.{sub}"
+            want = _SCHEMA[key].get(sub)
+            if want is None:
+                _fail(origin, full, f"unknown key (known: {', '.join(_SCHEMA[key])})")
+            if key == "limits":
+                _size(origin, full, v)
+            elif not isinstance(v, want) or (want is int and isinstance(v, bool)):
+                _fail(origin, full, f"must be a {want.__name__}, not {type(v).__name__}")
+            elif want is list and not all(isinstance(x, str) for x in v):
+                _fail(origin, full, "must be a list of strings")
+
+
+def _resolve(spec, depth=0):
+    """(name, origin, merged tables) for a profile name, path or mapping."""
+    if isinstance(spec, str) and spec in BUILTIN:
+        name, origin = spec, f"'{spec}'"
+        raw = _read_file(os.path.join(_POLICY_DIR, f"{spec}.toml"))
+    elif isinstance(spec, (str, os.PathLike)):
+        path = os.fspath(spec)
+        if not os.path.exists(path):
+            raise _ProfileError(
+                f"extradite: sandbox {path!r} is neither a built-in profile "
+                f"({', '.join(BUILTIN)}) nor an existing profile file"
+            )
+        name, origin = os.path.splitext(os.path.basename(path))[0], path
+        raw = _read_file(path)
+    elif hasattr(spec, "keys"):
+        name, origin = "custom", "<mapping>"
+        raw = copy.deepcopy(dict(spec))
+    else:
+        raise TypeError(
+            "sandbox must be a profile name, a path to a profile file or a mapping, "
+            f"not {type(spec).__name__}"
+        )
+    _check_tables(origin, raw)
+    # strict is the root every other profile starts from.
+    base = raw.get("extends", None if spec == "strict" else "strict")
+    if base is None:
+        merged = {}
+    else:
+        if base not in BUILTIN:
+            _fail(origin, "extends", f"must name a built-in profile ({', '.join(BUILTIN)})")
+        if depth > len(BUILTIN):
+            _fail(origin, "extends", "profiles extend each other in a loop")
+        merged = _resolve(base, depth + 1)[2]
+    for key in _SCHEMA:
+        merged.setdefault(key, {}).update(raw.get(key, {}))
+        missing = set(_SCHEMA[key]) - set(merged[key])
+        if missing:
+            _fail(origin, f"{key}.{sorted(missing)[0]}", "missing")
+    return name, origin, merged
+
+
+def _target_package(module, sys_path):
+    """Where the target's top-level package or module lives, found without
+    importing anything."""
+    top = module.partition(".")[0]
+    spec = PathFinder.find_spec(top, sys_path)
+    if spec is None:
+        return []
+    if spec.submodule_search_locations:
+        return list(spec.submodule_search_locations)
+    return [spec.origin] if spec.origin else []
+
+
+def _python_dirs():
+    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    dirs.update(p for p in sysconfig.get_paths().values() if p)
+    libdir = sysconfig.get_config_var("LIBDIR")
+    if libdir:
+        dirs.add(libdir)
+    return sorted(dirs)
+
+
+class Prepared:
+    """A profile ready for one child: the dict the C core applies, plus
+    what the parent must clean up (the private temp dir)."""
+
+    def __init__(self, name, policy, tmpdir):
+        self.name = name
+        self.policy = policy
+        self.tmpdir = tmpdir
+
+    def cleanup(self):
+        if self.tmpdir:
+            import shutil
+
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
+
+
+def _expand(origin, key, entries, values):
+    out = []
+    for entry in entries:
+        m = _PLACEHOLDER.match(entry)
+        if m:
+            if m.group(1) not in values:
+                _fail(origin, key, f"unknown placeholder {entry} (known: "
+                      + ", ".join("{%s}" % k for k in values) + ")")
+            out.extend(values[m.group(1)]())
+        elif not os.path.isabs(entry):
+            _fail(origin, key, f"paths must be absolute or a placeholder, not {entry!r}")
+        else:
+            out.append(entry)
+    # Keep the order, drop repeats.
+    return list(dict.fromkeys(os.path.normpath(p) for p in out))
+
+
+def prepare(sandbox, module, sys_path, dry_run=False):
+    """The profile named by `sandbox` (None: $EXTRADITE_SANDBOX, else
+    "default") as a Prepared for the target `module`."""
+    if sandbox is None:
+        sandbox = os.environ.get("EXTRADITE_SANDBOX") or "default"
+    name, origin, tables = _resolve(sandbox)
+    policy = {key: dict(value) for key, value in tables.items()}
+    for key in _SCHEMA["limits"]:
+        policy["limits"][key] = _size(origin, f"limits.{key}", policy["limits"][key])
+    tmpdir = []
+
+    def private_tmp():
+        if not tmpdir:
+            tmpdir.append("/nonexistent" if dry_run else tempfile.mkdtemp(prefix="extradite-"))
+        return tmpdir
+
+    values = {
+        "python": _python_dirs,
+        "sys_path": lambda: [p for p in sys_path if p and os.path.isabs(p)],
+        "target_package": lambda: _target_package(module, sys_path) if module else [],
+        "libdirs": lambda: list(_LIB_DIRS),
+        "proc_self": lambda: ["/proc/self"],
+        "tmpdir": private_tmp,
+    }
+    prepared = Prepared(name, policy, None)
+    try:
+        for key in ("read", "write"):
+            policy["landlock"][key] = _expand(
+                origin, f"landlock.{key}", policy["landlock"][key], values
+            )
+        prepared.tmpdir = None if dry_run or not tmpdir else tmpdir[0]
+        policy = {"name": name, **policy}
+        try:
+            _core.check_policy(policy)
+        except ValueError as e:
+            raise _ProfileError(f"extradite: sandbox profile {origin}: {e}") from None
+        prepared.policy = policy
+    except BaseException:
+        if tmpdir and not dry_run:
+            os.rmdir(tmpdir[0])
+        raise
+    return prepared

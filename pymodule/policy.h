@@ -1,0 +1,40 @@
+/* Sandbox profiles as the C core sees them (DESIGN §3).
+ *
+ * The Python layer (extradite/_sandbox.py) reads a profile file, merges
+ * `extends`, checks its keys and expands the path placeholders; what it
+ * hands over is a plain dict:
+ *
+ *   {"name": str,
+ *    "seccomp": {"enabled": bool, "groups": [str], "allow": [str],
+ *                "files_after_load": bool},
+ *    "landlock": {"enabled": bool, "required": bool,
+ *                 "read": [str], "write": [str]},
+ *    "namespaces": {"enabled": [str], "required": bool},
+ *    "capabilities": {"drop": bool},
+ *    "limits": {"address_space": int, "open_files": int,
+ *               "cpu_seconds": int, "file_size": int, "processes": int},
+ *    "transport": {"child_pickle": bool}}
+ *
+ * Here the names are checked (groups, syscalls, namespaces), the sizes are
+ * bounded, and the dict becomes a struct ex_policy. The parent does this
+ * once to reject a bad profile before any process starts; the child does it
+ * again on the dict it receives with its bootstrap.
+ */
+#ifndef EXTRADITE_POLICY_H
+#define EXTRADITE_POLICY_H
+
+#include "state.h"
+#include "sandbox.h"
+
+/* Fill *p from the dict; paths point into `d`'s strings, so `d` must
+ * outlive *p. 0, or -1 with ValueError/TypeError naming the key. */
+int ex_policy_from_dict(PyObject *d, struct ex_policy *p);
+
+/* The dict sandbox_report() shows for what the child applied. */
+PyObject *ex_report_to_dict(const struct ex_sandbox_report *r,
+                            PyObject *profile_name);
+
+/* _core.check_policy(dict): validate and compile without applying. */
+PyObject *ex_check_policy(PyObject *module, PyObject *d);
+
+#endif
