@@ -22,10 +22,12 @@ from ._core import (
     ExtraditeTimeoutError,
     UnsupportedInteractionError,
 )
-from ._proxy import extradite
+from ._proxy import close_extradite_session, extradite, prewarm_extradite_session
 
 __all__ = [
     "extradite",
+    "prewarm_extradite_session",
+    "close_extradite_session",
     "ExtraditeError",
     "ExtraditeModuleLeakError",
     "ExtraditeProtocolError",

@@ -1,23 +1,15 @@
 """The public entry point and the shape of proxy classes.
 
 Thin on purpose: sessions, proxies, calls and the child live in the C core
-(extradite._core); this file parses arguments, builds the proxy class from
-the metadata the child sent, and stops children at exit.
+(extradite._core) and the bookkeeping of children in _sessions.py; this
+file parses arguments and builds the proxy class from the metadata the
+child sent.
 """
 
-import atexit
 import copy
-import os
-import sys
 import weakref
 
-from . import _core, _sandbox
-
-# The directory holding this package: the child finds extradite._core there.
-_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(_core.__file__)))
-
-# Every session still open, so none outlives the interpreter.
-_open_sessions = weakref.WeakSet()
+from . import _core, _sessions
 
 
 def _parse_target(target):
@@ -88,27 +80,22 @@ def _make_class(session, stop, handle, target, name, qualname, methods, doc):
     return _ProxyClassMeta(name, (_core.RemoteObject,), namespace)
 
 
-def _check_timeout(call_timeout):
-    if call_timeout is None:
-        return None
-    if isinstance(call_timeout, bool) or not isinstance(call_timeout, (int, float)):
-        raise TypeError(
-            f"call_timeout must be a number of seconds or None, not {type(call_timeout).__name__}"
-        )
-    if not call_timeout > 0:
-        raise ValueError(f"call_timeout must be positive, not {call_timeout!r}")
-    return float(call_timeout)
-
-
-def extradite(target, sandbox=None, call_timeout=None):
-    """Import ``target`` ("module.path:ClassName") in a new, sandboxed
-    child interpreter and return a proxy class for it.
+def extradite(
+    target, share_key=None, *, sandbox=None, call_timeout=None, share_keepalive_seconds=None
+):
+    """Import ``target`` ("module.path:ClassName") in a sandboxed child
+    interpreter and return a proxy class for it.
 
     Constructing the proxy class creates an instance in the child; method
     calls, attribute reads and assignments on the instance run there.
     ``instance.close()`` releases one remote instance and
-    ``ProxyClass.close()`` stops the child; ``ProxyClass.sandbox_report()``
-    tells what confinement was applied.
+    ``ProxyClass.close()`` releases the class (and stops its child unless
+    it is shared); ``ProxyClass.sandbox_report()`` tells what confinement
+    was applied.
+
+    ``share_key``: calls with the same key share one child, which stops
+    when the last of their classes is closed, or ``share_keepalive_seconds``
+    after that. Reusing a key with other settings raises ValueError.
 
     ``sandbox`` is a built-in profile ("strict", "default", "network",
     "unconfined"), a path to a profile file or a mapping of the same shape;
@@ -124,53 +111,44 @@ def extradite(target, sandbox=None, call_timeout=None):
     call, and ExtraditeProtocolError when the child cannot start.
     """
     module, qualname = _parse_target(target)
-    call_timeout = _check_timeout(call_timeout)
+    call_timeout = _sessions.check_timeout("call_timeout", call_timeout)
+    keepalive = _sessions.check_timeout("share_keepalive_seconds", share_keepalive_seconds)
     _core.assert_not_loaded(module)
-    if not sys.executable:
-        raise _core.ExtraditeError(
-            "extradite: sys.executable is not set; cannot start a child interpreter"
-        )
-    # Absolute, so the child finds the same files and the sandbox can grant
-    # them ("" is the current directory).
-    sys_path = [os.path.abspath(entry) for entry in sys.path if isinstance(entry, str)]
-    # A bad profile is refused here, before any process starts.
-    profile = _sandbox.prepare(sandbox, module, sys_path)
-    try:
-        session = _core.Session(
-            sys.executable,
-            _PACKAGE_ROOT,
-            sys_path,
-            options={"sandbox": profile.policy},
-            call_timeout=call_timeout,
-            profile=profile.name,
-            child_pickle=profile.policy["transport"]["child_pickle"],
-        )
-    except BaseException:
-        profile.cleanup()
-        raise
-    # The private temp dir goes with the child, however the class ends.
-    cleanup = weakref.finalize(session, profile.cleanup)
-
-    def stop():
-        session.close()
-        cleanup()
-
-    _open_sessions.add(session)
+    session, release = _sessions.acquire(share_key, module, sandbox, call_timeout, keepalive)
     try:
         handle, kind, name, remote_qualname, _module, methods, doc = session.load(
             module, qualname
         )
         if kind != "class":
             raise TypeError(f"extradite target {target!r} is a {kind}, not a class")
-        return _make_class(
-            session, stop, handle, target, name or qualname, remote_qualname, methods, doc
+        cls = _make_class(
+            session, release, handle, target, name or qualname, remote_qualname, methods, doc
         )
     except BaseException:
-        stop()
+        release()
         raise
+    # A class dropped without close() gives its child back too.
+    weakref.finalize(cls, release)
+    return cls
 
 
-@atexit.register
-def _close_open_sessions():
-    for session in list(_open_sessions):
-        session.close()
+def prewarm_extradite_session(
+    share_key, *, sandbox=None, call_timeout=None, share_keepalive_seconds=None
+):
+    """Start the shared child for ``share_key`` ahead of its first
+    ``extradite(..., share_key)``. Returns True if this call started it,
+    False if it was already running; other settings than the running
+    child's raise ValueError. With ``share_keepalive_seconds`` an unused
+    prewarmed child stops after that long."""
+    return _sessions.prewarm(
+        share_key,
+        sandbox,
+        _sessions.check_timeout("call_timeout", call_timeout),
+        _sessions.check_timeout("share_keepalive_seconds", share_keepalive_seconds),
+    )
+
+
+def close_extradite_session(share_key):
+    """Stop the shared child for ``share_key`` now. Returns True if there
+    was one. Classes still using it raise ExtraditeProtocolError."""
+    return _sessions.close_shared(share_key)

@@ -204,12 +204,24 @@ def _expand(origin, key, entries, values):
     return list(dict.fromkeys(os.path.normpath(p) for p in out))
 
 
-def prepare(sandbox, module, sys_path, dry_run=False):
-    """The profile named by `sandbox` (None: $EXTRADITE_SANDBOX, else
-    "default") as a Prepared for the target `module`."""
+def _chosen(sandbox):
+    # None: $EXTRADITE_SANDBOX, else "default".
     if sandbox is None:
-        sandbox = os.environ.get("EXTRADITE_SANDBOX") or "default"
-    name, origin, tables = _resolve(sandbox)
+        return os.environ.get("EXTRADITE_SANDBOX") or "default"
+    return sandbox
+
+
+def fingerprint(sandbox):
+    """(name, canonical text) of a profile as written, before placeholders
+    are expanded: two users of one shared child must agree on it."""
+    name, _origin, tables = _resolve(_chosen(sandbox))
+    return name, repr(sorted((k, sorted(v.items())) for k, v in tables.items()))
+
+
+def prepare(sandbox, module, sys_path):
+    """The profile named by `sandbox` as a Prepared for the target `module`
+    (None: no target yet, as for a prewarmed child)."""
+    name, origin, tables = _resolve(_chosen(sandbox))
     policy = {key: dict(value) for key, value in tables.items()}
     for key in _SCHEMA["limits"]:
         policy["limits"][key] = _size(origin, f"limits.{key}", policy["limits"][key])
@@ -217,7 +229,7 @@ def prepare(sandbox, module, sys_path, dry_run=False):
 
     def private_tmp():
         if not tmpdir:
-            tmpdir.append("/nonexistent" if dry_run else tempfile.mkdtemp(prefix="extradite-"))
+            tmpdir.append(tempfile.mkdtemp(prefix="extradite-"))
         return tmpdir
 
     values = {
@@ -234,7 +246,7 @@ def prepare(sandbox, module, sys_path, dry_run=False):
             policy["landlock"][key] = _expand(
                 origin, f"landlock.{key}", policy["landlock"][key], values
             )
-        prepared.tmpdir = None if dry_run or not tmpdir else tmpdir[0]
+        prepared.tmpdir = tmpdir[0] if tmpdir else None
         policy = {"name": name, **policy}
         try:
             _core.check_policy(policy)
@@ -242,7 +254,7 @@ def prepare(sandbox, module, sys_path, dry_run=False):
             raise _ProfileError(f"extradite: sandbox profile {origin}: {e}") from None
         prepared.policy = policy
     except BaseException:
-        if tmpdir and not dry_run:
+        if tmpdir:
             os.rmdir(tmpdir[0])
         raise
     return prepared

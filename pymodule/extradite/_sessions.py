@@ -1,0 +1,217 @@
+"""Children and who holds them: private sessions, shared ones (share_key),
+keep-alive, prewarming, and stopping everything at exit.
+
+A private session belongs to one proxy class and stops with it. A shared
+session is reference-counted by the proxy classes loaded into it; it stops
+when the last one is closed, or share_keepalive_seconds after that when
+set. The child itself, its channel and its sandbox are the C core's
+(_core.Session); this file only keeps the books.
+"""
+
+import atexit
+import os
+import sys
+import threading
+import weakref
+
+from . import _core, _sandbox
+
+# The directory holding this package: the child finds extradite._core there.
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(_core.__file__)))
+
+# Every session still open, so none outlives the interpreter.
+_open_sessions = weakref.WeakSet()
+
+# share_key -> _Shared; guarded by _lock.
+_shared = {}
+_lock = threading.RLock()
+
+
+def check_timeout(name, value):
+    """None, or a positive number of seconds as float."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds or None, not {type(value).__name__}")
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, not {value!r}")
+    return float(value)
+
+
+def child_sys_path():
+    # Absolute, so the child finds the same files and the sandbox can grant
+    # them ("" is the current directory).
+    return [os.path.abspath(entry) for entry in sys.path if isinstance(entry, str)]
+
+
+def start(module, sandbox, call_timeout):
+    """A new child confined by `sandbox`: (session, stop). A bad profile
+    is refused before any process starts."""
+    if not sys.executable:
+        raise _core.ExtraditeError(
+            "extradite: sys.executable is not set; cannot start a child interpreter"
+        )
+    sys_path = child_sys_path()
+    profile = _sandbox.prepare(sandbox, module, sys_path)
+    try:
+        session = _core.Session(
+            sys.executable,
+            _PACKAGE_ROOT,
+            sys_path,
+            options={"sandbox": profile.policy},
+            call_timeout=call_timeout,
+            profile=profile.name,
+            child_pickle=profile.policy["transport"]["child_pickle"],
+        )
+    except BaseException:
+        profile.cleanup()
+        raise
+    # The private temp dir goes with the child, however it ends.
+    cleanup = weakref.finalize(session, profile.cleanup)
+    _open_sessions.add(session)
+
+    def stop():
+        session.close()
+        cleanup()
+
+    return session, stop
+
+
+class _Shared:
+    """One shared child: its settings, and the classes holding it."""
+
+    def __init__(self, key, settings, session, stop, keepalive):
+        self.key = key
+        self.settings = settings
+        self.session = session
+        self.stop = stop
+        self.keepalive = keepalive
+        self.holders = 0
+        self.timer = None
+
+    def cancel_timer(self):
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
+def _settings(sandbox, call_timeout, keepalive):
+    """What must match for a share_key to be reused."""
+    return {
+        "sandbox": _sandbox.fingerprint(sandbox),
+        "call_timeout": call_timeout,
+        "share_keepalive_seconds": keepalive,
+    }
+
+
+def _describe(value):
+    return repr(value[0]) if isinstance(value, tuple) else repr(value)
+
+
+def _get_or_start(key, module, sandbox, call_timeout, keepalive):
+    """The live _Shared for key (started if needed) and whether it is new.
+    Called with _lock held."""
+    settings = _settings(sandbox, call_timeout, keepalive)
+    entry = _shared.get(key)
+    if entry is not None and not entry.session.alive:
+        _drop(entry)  # its child died: start afresh
+        entry = None
+    if entry is not None:
+        for name, value in settings.items():
+            if entry.settings[name] != value:
+                raise ValueError(
+                    f"extradite: share_key {key!r} is in use with {name}="
+                    f"{_describe(entry.settings[name])}; this call asks for "
+                    f"{_describe(value)}. Every user of a share_key must use "
+                    "the same settings."
+                )
+        return entry, False
+    session, stop = start(module, sandbox, call_timeout)
+    entry = _Shared(key, settings, session, stop, keepalive)
+    _shared[key] = entry
+    return entry, True
+
+
+def _drop(entry):
+    entry.cancel_timer()
+    if _shared.get(entry.key) is entry:
+        del _shared[entry.key]
+    entry.stop()
+
+
+def _idle(entry):
+    """No class holds the child any more: stop it now, or after the
+    keep-alive time if it is still idle then."""
+    if entry.keepalive is None:
+        _drop(entry)
+        return
+
+    def expire():
+        with _lock:
+            if entry.holders == 0 and entry.timer is timer:
+                _drop(entry)
+
+    entry.cancel_timer()
+    timer = threading.Timer(entry.keepalive, expire)
+    timer.daemon = True
+    entry.timer = timer
+    timer.start()
+
+
+def acquire(share_key, module, sandbox, call_timeout, keepalive):
+    """A session for one proxy class: (session, release). release() is
+    idempotent; it stops a private child, or gives back a shared one."""
+    if share_key is None:
+        if keepalive is not None:
+            raise ValueError("share_keepalive_seconds requires share_key")
+        return start(module, sandbox, call_timeout)
+    if not isinstance(share_key, str):
+        raise TypeError(f"share_key must be a str or None, not {type(share_key).__name__}")
+    with _lock:
+        entry, _ = _get_or_start(share_key, module, sandbox, call_timeout, keepalive)
+        entry.cancel_timer()
+        entry.holders += 1
+    released = []
+
+    def release():
+        with _lock:
+            if released:
+                return
+            released.append(True)
+            entry.holders -= 1
+            if entry.holders == 0 and _shared.get(share_key) is entry:
+                _idle(entry)
+
+    return entry.session, release
+
+
+def prewarm(share_key, sandbox=None, call_timeout=None, keepalive=None):
+    """Start the shared child for share_key now. True if this call started
+    it, False if it was already running (with the same settings)."""
+    if not isinstance(share_key, str):
+        raise TypeError(f"share_key must be a str, not {type(share_key).__name__}")
+    with _lock:
+        entry, new = _get_or_start(share_key, None, sandbox, call_timeout, keepalive)
+        if new and keepalive is not None:
+            _idle(entry)  # nobody holds it yet: the keep-alive clock runs
+    return new
+
+
+def close_shared(share_key):
+    """Stop the shared child for share_key. True if there was one; classes
+    still using it get ExtraditeProtocolError from then on."""
+    with _lock:
+        entry = _shared.get(share_key)
+        if entry is None:
+            return False
+        _drop(entry)
+    return True
+
+
+@atexit.register
+def _close_everything():
+    with _lock:
+        for entry in list(_shared.values()):
+            _drop(entry)
+    for session in list(_open_sessions):
+        session.close()
