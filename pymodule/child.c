@@ -8,41 +8,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "convert.h"
+#include "errors.h"
 #include "exports.h"
 #include "frame.h"
 #include "policy.h"
 #include "seccomp_filter.h"
-
-/* Cap what an error report carries; the rest is cut. */
-#define MAX_MESSAGE_CHARS (64 * 1024)
-#define MAX_TRACEBACK_CHARS (256 * 1024)
-
-struct child {
-        ex_state *st;
-        int fd;
-        struct ex_exports exports;
-        struct ex_buf in, out;
-        struct ex_limits limits;
-        /* strict profiles: refuse file opens once the target is loaded */
-        int lock_files_after_load;
-        /* ids exported while encoding the current reply, to roll back if
-         * the reply cannot be sent whole */
-        uint64_t *fresh;
-        size_t nfresh, capfresh;
-};
 
 static PyObject *child_decode_handle(void *ctx, uint8_t tag, uint64_t id)
 {
         struct child *c = ctx;
         PyObject *o;
 
-        if (tag != EX_TAG_BACKREF) {
-                PyErr_SetString(c->st->UnsupportedInteractionError,
-                                "extradite: objects of the parent cannot be "
-                                "passed by handle yet");
-                return NULL;
-        }
+        if (tag == EX_TAG_HANDLE)
+                return ex_parent_ref_get(c, id); /* a parent object */
         o = ex_exports_get(&c->exports, id);
         if (!o) {
                 PyErr_SetString(c->st->ProtocolError,
@@ -74,7 +54,16 @@ static int child_encode_other(void *ctx, PyObject *o, struct ex_buf *b)
 {
         struct child *c = ctx;
         uint64_t id;
+        int r = ex_parent_ref_id(c, o, &id);
 
+        if (r != 0) {
+                /* The parent's own object goes back as itself. */
+                if (r > 0 && ex_put_handle(b, EX_TAG_BACKREF, id) < 0) {
+                        PyErr_NoMemory();
+                        return -1;
+                }
+                return r > 0 ? 0 : -1;
+        }
         if (ex_exports_put(&c->exports, o, 0, &id) < 0)
                 return -1;
         if (note_fresh(c, id) < 0 || ex_put_handle(b, EX_TAG_HANDLE, id) < 0) {
@@ -93,6 +82,33 @@ static void rollback_fresh(struct child *c)
         c->nfresh = 0;
 }
 
+void ex_child_hooks(struct child *c, struct ex_codec_hooks *h)
+{
+        *h = (struct ex_codec_hooks){.ctx = c,
+                                     .encode_other = child_encode_other,
+                                     .decode_handle = child_decode_handle};
+}
+
+/* Send the parent handles dropped since our last frame. */
+static int flush_releases(struct child *c)
+{
+        struct ex_buf rel = {0};
+        struct ex_frame_header h = {.kind = EX_MSG_RELEASE};
+        int r = 0;
+
+        if (c->rel.n == 0)
+                return 0;
+        ex_release_queue_take(&c->rel, &rel);
+        if (rel.len) {
+                h.length = (uint32_t)rel.len;
+                Py_BEGIN_ALLOW_THREADS
+                r = ex_frame_send(c->fd, &h, rel.data, (uint32_t)rel.len);
+                Py_END_ALLOW_THREADS
+        }
+        ex_buf_free(&rel);
+        return r;
+}
+
 static int send_frame(struct child *c, uint8_t kind,
                       const struct ex_frame_header *req)
 {
@@ -105,129 +121,9 @@ static int send_frame(struct child *c, uint8_t kind,
         Py_BEGIN_ALLOW_THREADS
         r = ex_frame_send(c->fd, &h, c->out.data, (uint32_t)c->out.len);
         Py_END_ALLOW_THREADS
-        return r;
-}
-
-/* ---- error reports ---------------------------------------------------- */
-
-static PyObject *cut(PyObject *s, Py_ssize_t max)
-{
-        if (!s || PyUnicode_GET_LENGTH(s) <= max)
-                return s;
-        PyObject *r = PyUnicode_Substring(s, 0, max);
-        Py_DECREF(s);
-        return r;
-}
-
-static PyObject *format_traceback(PyObject *exc)
-{
-        PyObject *tb_mod = PyImport_ImportModule("traceback");
-        PyObject *lines = NULL, *sep = NULL, *text = NULL;
-
-        if (tb_mod) {
-                lines = PyObject_CallMethod(
-                        tb_mod, "format_exception", "OOO",
-                        (PyObject *)Py_TYPE(exc), exc,
-                        PyException_GetTraceback(exc) ?: Py_None);
-                Py_DECREF(tb_mod);
-        }
-        sep = PyUnicode_FromString("");
-        if (lines && sep)
-                text = PyUnicode_Join(sep, lines);
-        Py_XDECREF(lines);
-        Py_XDECREF(sep);
-        if (!text) {
-                PyErr_Clear();
-                text = PyUnicode_FromString("");
-        }
-        return cut(text, MAX_TRACEBACK_CHARS);
-}
-
-/* Exception args travel only when they are plain scalars: the report must
- * not smuggle handles or huge values. */
-static PyObject *scalar_args(PyObject *exc, PyObject *message)
-{
-        PyObject *args = PyObject_GetAttrString(exc, "args");
-
-        if (args && PyTuple_CheckExact(args) && PyTuple_GET_SIZE(args) <= 8) {
-                int ok = 1;
-                for (Py_ssize_t i = 0; ok && i < PyTuple_GET_SIZE(args); i++) {
-                        PyObject *a = PyTuple_GET_ITEM(args, i);
-                        PyTypeObject *t = Py_TYPE(a);
-                        ok = a == Py_None || t == &PyBool_Type ||
-                             t == &PyLong_Type || t == &PyFloat_Type ||
-                             (t == &PyUnicode_Type &&
-                              PyUnicode_GET_LENGTH(a) <= MAX_MESSAGE_CHARS);
-                }
-                if (ok)
-                        return args;
-        }
-        PyErr_Clear();
-        Py_XDECREF(args);
-        return PyTuple_Pack(1, message);
-}
-
-static long error_kind(ex_state *st, PyObject *exc)
-{
-        if (PyObject_TypeCheck(exc, (PyTypeObject *)st->ProtocolError))
-                return EX_ERR_PROTOCOL;
-        if (PyObject_TypeCheck(exc,
-                               (PyTypeObject *)st->UnsupportedInteractionError))
-                return EX_ERR_UNSUPPORTED;
-        if (PyObject_TypeCheck(exc, (PyTypeObject *)st->ModuleLeakError))
-                return EX_ERR_LEAK;
-        return EX_ERR_REMOTE;
-}
-
-/* Turn the raised exception into an encoded report in c->out. */
-static int encode_error(struct child *c)
-{
-        PyObject *exc = PyErr_GetRaisedException();
-        PyObject *tp = (PyObject *)Py_TYPE(exc);
-        PyObject *module = PyObject_GetAttrString(tp, "__module__");
-        PyObject *name = PyObject_GetAttrString(tp, "__qualname__");
-        PyObject *message = cut(PyObject_Str(exc), MAX_MESSAGE_CHARS);
-        PyObject *tb, *args, *report = NULL;
-        struct ex_codec_hooks hooks = {.ctx = c,
-                                       .encode_other = child_encode_other};
-        int r = -1;
-
-        PyErr_Clear();
-        if (!module || !PyUnicode_Check(module))
-                Py_XSETREF(module, PyUnicode_FromString("builtins"));
-        if (!name || !PyUnicode_Check(name))
-                Py_XSETREF(name, PyUnicode_FromString(Py_TYPE(exc)->tp_name));
-        if (!message)
-                message = PyUnicode_FromString("<unprintable exception>");
-        PyErr_Clear();
-        tb = format_traceback(exc);
-        args = message ? scalar_args(exc, message) : NULL;
-        if (module && name && message && tb && args)
-                report = Py_BuildValue("(lOOOOO)", error_kind(c->st, exc),
-                                       module, name, message, tb, args);
-        ex_buf_reset(&c->out);
-        if (report)
-                r = ex_encode(c->st, &hooks, report, &c->out, 4);
-        if (r < 0) {
-                /* e.g. a message that is not valid UTF-8 */
-                PyErr_Clear();
-                ex_buf_reset(&c->out);
-                Py_XSETREF(report,
-                           Py_BuildValue("(lsssss())", (long)EX_ERR_REMOTE,
-                                         "builtins", "RuntimeError",
-                                         "extradite: the child could not "
-                                         "report an exception",
-                                         ""));
-                r = report ? ex_encode(c->st, &hooks, report, &c->out, 4) : -1;
-        }
-        Py_XDECREF(report);
-        Py_XDECREF(args);
-        Py_XDECREF(tb);
-        Py_XDECREF(message);
-        Py_XDECREF(name);
-        Py_XDECREF(module);
-        Py_DECREF(exc);
-        return r;
+        /* Releases go after the reply: the reply may name a handle whose
+         * last reference here died while it was encoded. */
+        return r < 0 ? r : flush_releases(c);
 }
 
 /* ---- requests --------------------------------------------------------- */
@@ -449,11 +345,18 @@ static int serve_call(struct child *c, const struct ex_frame_header *h)
         int as_handle = 0, ok = 0, r;
 
         req = ex_decode_all(c->st, &hooks, c->in.data, c->in.len, &c->limits);
-        if (req && PyTuple_Check(req))
+        c->depth++;
+        if (req && c->depth > EX_MAX_NESTING)
+                PyErr_Format(c->st->UnsupportedInteractionError,
+                             "extradite: calls and callbacks nested deeper "
+                             "than %d",
+                             EX_MAX_NESTING);
+        else if (req && PyTuple_Check(req))
                 res = dispatch(c, h->op, req, &as_handle);
         else if (req)
                 PyErr_SetString(c->st->ProtocolError,
                                 "extradite: malformed request");
+        c->depth--;
         Py_XDECREF(req);
 
         ex_buf_reset(&c->out);
@@ -467,7 +370,7 @@ static int serve_call(struct child *c, const struct ex_frame_header *h)
         if (!ok) {
                 /* Nothing of a half-encoded reply reaches the parent. */
                 rollback_fresh(c);
-                if (encode_error(c) < 0)
+                if (ex_encode_error(c->st, child_encode_other, c, &c->out) < 0)
                         return -EBADMSG;
         }
         r = send_frame(c, ok ? EX_MSG_REPLY : EX_MSG_ERROR, h);
@@ -481,23 +384,8 @@ static int serve_call(struct child *c, const struct ex_frame_header *h)
 /* RELEASE: [id, count, id, count, ...]; read straight from the frame. */
 static int serve_release(struct child *c)
 {
-        struct ex_reader r;
-        struct ex_item id, count, list;
-
-        ex_reader_init(&r, c->in.data, c->in.len, &c->limits);
-        if (ex_read(&r, &list) < 0 || list.tag != EX_TAG_LIST ||
-            list.v.count % 2)
-                return -EBADMSG;
-        for (uint32_t i = 0; i < list.v.count; i += 2) {
-                if (ex_read(&r, &id) < 0 || ex_read(&r, &count) < 0 ||
-                    id.tag != EX_TAG_INT || count.tag != EX_TAG_INT ||
-                    count.v.i < 0 || count.v.i > UINT32_MAX)
-                        return -EBADMSG;
-                /* An unknown id is the parent's bug, not worth dying for. */
-                ex_exports_release(&c->exports, (uint64_t)id.v.i,
-                                   (uint32_t)count.v.i);
-        }
-        return ex_reader_finish(&r);
+        return ex_exports_release_payload(&c->exports, c->in.data, c->in.len,
+                                          &c->limits);
 }
 
 /* Confine this process as the profile dict says; returns the report dict
@@ -569,7 +457,7 @@ static int boot(struct child *c, const struct ex_frame_header *h)
         return send_frame(c, EX_MSG_REPLY, h) < 0 ? -1 : 0;
 fail:
         Py_XDECREF(msg);
-        if (encode_error(c) == 0)
+        if (ex_encode_error(c->st, child_encode_other, c, &c->out) == 0)
                 send_frame(c, EX_MSG_ERROR, h);
         return -1;
 }
@@ -587,6 +475,75 @@ static void flush_stdio(void)
                 PyErr_Clear();
         }
         fflush(NULL);
+}
+
+PyObject *ex_child_request(struct child *c, uint8_t op,
+                           const struct ex_buf *payload)
+{
+        struct ex_codec_hooks hooks;
+        struct ex_frame_header h = {.length = (uint32_t)payload->len,
+                                    .kind = EX_MSG_CALL,
+                                    .op = op},
+                               rh;
+        PyObject *v;
+        int r;
+
+        /* The parent reads only while it waits on us: a request from
+         * anywhere else would wait forever. */
+        if (c->depth == 0 || PyThread_get_thread_ident() != c->serving) {
+                PyErr_SetString(c->st->UnsupportedInteractionError,
+                                "extradite: parent objects can only be used "
+                                "while the parent is calling into this "
+                                "child, from the thread serving that call");
+                return NULL;
+        }
+        if (c->depth >= EX_MAX_NESTING) {
+                PyErr_Format(c->st->UnsupportedInteractionError,
+                             "extradite: calls and callbacks nested deeper "
+                             "than %d",
+                             EX_MAX_NESTING);
+                return NULL;
+        }
+        if (++c->next_id == 0)
+                c->next_id = 1;
+        h.request_id = c->next_id;
+        r = flush_releases(c);
+        if (r == 0) {
+                Py_BEGIN_ALLOW_THREADS
+                r = ex_frame_send(c->fd, &h, payload->data,
+                                  (uint32_t)payload->len);
+                Py_END_ALLOW_THREADS
+        }
+        /* Serve what the parent asks meanwhile (it may call back into us)
+         * until our reply comes. */
+        while (r == 0) {
+                Py_BEGIN_ALLOW_THREADS
+                r = ex_frame_recv(c->fd, EX_FRAME_MAX_DEFAULT, -1, -1, &rh,
+                                  &c->in);
+                Py_END_ALLOW_THREADS
+                if (r < 0)
+                        break;
+                if (rh.kind == EX_MSG_CALL)
+                        r = serve_call(c, &rh);
+                else if (rh.kind == EX_MSG_RELEASE)
+                        r = serve_release(c);
+                else if ((rh.kind == EX_MSG_REPLY ||
+                          rh.kind == EX_MSG_ERROR) &&
+                         rh.request_id == h.request_id)
+                        break;
+                else
+                        r = -EBADMSG;
+        }
+        if (r < 0)
+                return ex_raise_errno(c->st->ProtocolError, r,
+                                      "the channel to the parent failed");
+        ex_child_hooks(c, &hooks);
+        v = ex_decode_all(c->st, &hooks, c->in.data, c->in.len, &c->limits);
+        if (v && rh.kind == EX_MSG_ERROR) {
+                ex_raise_error_report(c->st, v);
+                Py_CLEAR(v);
+        }
+        return v;
 }
 
 static int serve(struct child *c)
@@ -620,12 +577,14 @@ PyObject *ex_child_main(PyObject *module, PyObject *Py_UNUSED(unused))
 {
         struct child c = {.st = ex_state_of_module(module),
                           .fd = EX_CHILD_CHANNEL_FD,
-                          .limits = ex_limits_default()};
+                          .limits = ex_limits_default(),
+                          .serving = PyThread_get_thread_ident()};
         struct ex_frame_header h;
         int r, code = 0;
 
         /* The parent is trusted: its values may arrive as pickles. */
         c.limits.allow_pickle = true;
+        c.st->child = &c;
         Py_BEGIN_ALLOW_THREADS
         r = ex_frame_recv(c.fd, EX_FRAME_MAX_DEFAULT, -1, -1, &h, &c.in);
         Py_END_ALLOW_THREADS
@@ -641,6 +600,7 @@ PyObject *ex_child_main(PyObject *module, PyObject *Py_UNUSED(unused))
         /* Drop the objects the parent held so their finalizers run, then
          * leave without the interpreter's slow teardown. */
         ex_exports_clear(&c.exports);
+        c.st->child = NULL; /* ParentRefs dying from here on send nothing */
         PyErr_Clear();
         flush_stdio();
         _exit(code);

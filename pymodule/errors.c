@@ -5,6 +5,10 @@
 
 #include "frame.h"
 
+/* Cap what an error report carries; the rest is cut. */
+#define MAX_MESSAGE_CHARS (64 * 1024)
+#define MAX_TRACEBACK_CHARS (256 * 1024)
+
 static PyObject *new_error(PyObject *module, const char *name, const char *doc,
                            PyObject *bases, PyObject *dict)
 {
@@ -232,4 +236,156 @@ PyObject *ex_raise_errno(PyObject *cls, int err, const char *what)
 {
         PyErr_Format(cls, "extradite: %s: %s", what, strerror(err < 0 ? -err : err));
         return NULL;
+}
+
+/* ---- encoding the raised exception for the peer ------------------------ */
+
+static PyObject *cut(PyObject *s, Py_ssize_t max)
+{
+        if (!s || PyUnicode_GET_LENGTH(s) <= max)
+                return s;
+        PyObject *r = PyUnicode_Substring(s, 0, max);
+        Py_DECREF(s);
+        return r;
+}
+
+static PyObject *format_traceback(PyObject *exc)
+{
+        PyObject *tb_mod = PyImport_ImportModule("traceback");
+        PyObject *lines = NULL, *sep = NULL, *text = NULL;
+
+        if (tb_mod) {
+                lines = PyObject_CallMethod(
+                        tb_mod, "format_exception", "OOO",
+                        (PyObject *)Py_TYPE(exc), exc,
+                        PyException_GetTraceback(exc) ?: Py_None);
+                Py_DECREF(tb_mod);
+        }
+        sep = PyUnicode_FromString("");
+        if (lines && sep)
+                text = PyUnicode_Join(sep, lines);
+        Py_XDECREF(lines);
+        Py_XDECREF(sep);
+        if (!text) {
+                PyErr_Clear();
+                text = PyUnicode_FromString("");
+        }
+        return cut(text, MAX_TRACEBACK_CHARS);
+}
+
+/* Exception args travel only when they are plain scalars: the report must
+ * not smuggle handles or huge values. */
+static PyObject *scalar_args(PyObject *exc, PyObject *message)
+{
+        PyObject *args = PyObject_GetAttrString(exc, "args");
+
+        if (args && PyTuple_CheckExact(args) && PyTuple_GET_SIZE(args) <= 8) {
+                int ok = 1;
+                for (Py_ssize_t i = 0; ok && i < PyTuple_GET_SIZE(args); i++) {
+                        PyObject *a = PyTuple_GET_ITEM(args, i);
+                        PyTypeObject *t = Py_TYPE(a);
+                        ok = a == Py_None || t == &PyBool_Type ||
+                             t == &PyLong_Type || t == &PyFloat_Type ||
+                             (t == &PyUnicode_Type &&
+                              PyUnicode_GET_LENGTH(a) <= MAX_MESSAGE_CHARS);
+                }
+                if (ok)
+                        return args;
+        }
+        PyErr_Clear();
+        Py_XDECREF(args);
+        return PyTuple_Pack(1, message);
+}
+
+static long error_kind(ex_state *st, PyObject *exc)
+{
+        if (PyObject_TypeCheck(exc, (PyTypeObject *)st->ProtocolError))
+                return EX_ERR_PROTOCOL;
+        if (PyObject_TypeCheck(exc,
+                               (PyTypeObject *)st->UnsupportedInteractionError))
+                return EX_ERR_UNSUPPORTED;
+        if (PyObject_TypeCheck(exc, (PyTypeObject *)st->ModuleLeakError))
+                return EX_ERR_LEAK;
+        return EX_ERR_REMOTE;
+}
+
+/* The type to report: a remote error passed on (a callback's error going
+ * back, say) keeps the original type's name. */
+static void reported_type(ex_state *st, PyObject *exc, PyObject **module,
+                          PyObject **name)
+{
+        PyObject *tp = (PyObject *)Py_TYPE(exc), *orig = NULL;
+
+        if (PyObject_TypeCheck(exc, (PyTypeObject *)st->RemoteError))
+                orig = PyObject_GetAttrString(exc, "remote_type_name");
+        PyErr_Clear();
+        if (orig && PyUnicode_Check(orig)) {
+                Py_ssize_t dot = PyUnicode_FindChar(
+                        orig, '.', 0, PyUnicode_GET_LENGTH(orig), -1);
+                if (dot < 0) {
+                        *module = PyUnicode_FromString("builtins");
+                        *name = Py_NewRef(orig);
+                } else {
+                        *module = PyUnicode_Substring(orig, 0, dot);
+                        *name = PyUnicode_Substring(
+                                orig, dot + 1, PyUnicode_GET_LENGTH(orig));
+                }
+                Py_DECREF(orig);
+                return;
+        }
+        Py_XDECREF(orig);
+        *module = PyObject_GetAttrString(tp, "__module__");
+        *name = PyObject_GetAttrString(tp, "__qualname__");
+}
+
+int ex_encode_error(ex_state *st,
+                    int (*encode_other)(void *, PyObject *, struct ex_buf *),
+                    void *ctx, struct ex_buf *out)
+{
+        PyObject *exc = PyErr_GetRaisedException();
+        PyObject *module = NULL, *name = NULL;
+        PyObject *message = cut(PyObject_Str(exc), MAX_MESSAGE_CHARS);
+        PyObject *tb, *args, *report = NULL;
+        struct ex_codec_hooks hooks = {.ctx = ctx,
+                                       .encode_other = encode_other};
+        int r = -1;
+
+        PyErr_Clear();
+        reported_type(st, exc, &module, &name);
+        PyErr_Clear();
+        if (!module || !PyUnicode_Check(module))
+                Py_XSETREF(module, PyUnicode_FromString("builtins"));
+        if (!name || !PyUnicode_Check(name))
+                Py_XSETREF(name, PyUnicode_FromString(Py_TYPE(exc)->tp_name));
+        if (!message)
+                message = PyUnicode_FromString("<unprintable exception>");
+        PyErr_Clear();
+        tb = format_traceback(exc);
+        args = message ? scalar_args(exc, message) : NULL;
+        if (module && name && message && tb && args)
+                report = Py_BuildValue("(lOOOOO)", error_kind(st, exc),
+                                       module, name, message, tb, args);
+        ex_buf_reset(out);
+        if (report)
+                r = ex_encode(st, &hooks, report, out, 4);
+        if (r < 0) {
+                /* e.g. a message that is not valid UTF-8 */
+                PyErr_Clear();
+                ex_buf_reset(out);
+                Py_XSETREF(report,
+                           Py_BuildValue("(lsssss())", (long)EX_ERR_REMOTE,
+                                         "builtins", "RuntimeError",
+                                         "extradite: an exception could not "
+                                         "be reported",
+                                         ""));
+                r = report ? ex_encode(st, &hooks, report, out, 4) : -1;
+        }
+        Py_XDECREF(report);
+        Py_XDECREF(args);
+        Py_XDECREF(tb);
+        Py_XDECREF(message);
+        Py_XDECREF(name);
+        Py_XDECREF(module);
+        Py_DECREF(exc);
+        return r;
 }

@@ -4,10 +4,19 @@
 #define EXTRADITE_ERRORS_H
 
 #include "state.h"
+#include "convert.h"
 
 /* Raise the exception an EX_MSG_ERROR payload describes:
  * (kind, module, qualname, message, traceback, args). Returns NULL. */
 PyObject *ex_raise_error_report(ex_state *st, PyObject *report);
+
+/* Encode the raised exception (cleared) as an EX_MSG_ERROR payload into
+ * `out`: (kind, module, qualname, message, traceback, args), message and
+ * traceback cut to a bound. Values go through `encode_other` for what the
+ * codec cannot carry. 0, or -1 when even a fallback report failed. */
+int ex_encode_error(ex_state *st,
+                    int (*encode_other)(void *, PyObject *, struct ex_buf *),
+                    void *ctx, struct ex_buf *out);
 
 /* Raise `cls` with "what: strerror(-err)". Returns NULL. */
 PyObject *ex_raise_errno(PyObject *cls, int err, const char *what);

@@ -1,6 +1,8 @@
 /* Export table; see exports.h. */
 #include "exports.h"
 
+#include <errno.h>
+
 #define DEFAULT_MAX_LIVE (1u << 20)
 
 static uint64_t make_id(uint32_t gen, uint32_t slot)
@@ -115,4 +117,62 @@ void ex_exports_clear(struct ex_exports *t)
         for (uint32_t i = 0; i < len; i++)
                 Py_XDECREF(v[i].obj);
         PyMem_Free(v);
+}
+
+int ex_exports_release_payload(struct ex_exports *t, const void *p, size_t n,
+                               const struct ex_limits *lim)
+{
+        struct ex_reader r;
+        struct ex_item id, count, list;
+
+        ex_reader_init(&r, p, n, lim);
+        if (ex_read(&r, &list) < 0 || list.tag != EX_TAG_LIST ||
+            list.v.count % 2)
+                return -EBADMSG;
+        for (uint32_t i = 0; i < list.v.count; i += 2) {
+                if (ex_read(&r, &id) < 0 || ex_read(&r, &count) < 0 ||
+                    id.tag != EX_TAG_INT || count.tag != EX_TAG_INT ||
+                    count.v.i < 0 || count.v.i > UINT32_MAX)
+                        return -EBADMSG;
+                ex_exports_release(t, (uint64_t)id.v.i, (uint32_t)count.v.i);
+        }
+        return ex_reader_finish(&r);
+}
+
+void ex_release_queue_push(struct ex_release_queue *q, uint64_t id,
+                           uint32_t count)
+{
+        if (q->n == q->cap) {
+                size_t cap = q->cap ? q->cap * 2 : 32;
+                void *nv = PyMem_Realloc(q->v, cap * sizeof(*q->v));
+                if (!nv)
+                        return;
+                q->v = nv;
+                q->cap = cap;
+        }
+        q->v[q->n++] = (struct ex_release){id, count};
+}
+
+void ex_release_queue_take(struct ex_release_queue *q, struct ex_buf *out)
+{
+        int r;
+
+        ex_buf_reset(out);
+        if (q->n == 0)
+                return;
+        r = ex_put_container(out, EX_TAG_LIST, (uint32_t)(q->n * 2));
+        for (size_t i = 0; r == 0 && i < q->n; i++) {
+                r = ex_put_int(out, (int64_t)q->v[i].id);
+                if (r == 0)
+                        r = ex_put_int(out, q->v[i].count);
+        }
+        q->n = 0;
+        if (r < 0)
+                ex_buf_reset(out);
+}
+
+void ex_release_queue_free(struct ex_release_queue *q)
+{
+        PyMem_Free(q->v);
+        *q = (struct ex_release_queue){0};
 }

@@ -16,6 +16,7 @@
 #include <Python.h>
 #include <stdint.h>
 
+#include "codec.h"
 #include "handle_map.h"
 
 struct ex_export {
@@ -44,5 +45,33 @@ PyObject *ex_exports_get(const struct ex_exports *t, uint64_t id);
 int ex_exports_release(struct ex_exports *t, uint64_t id, uint32_t count);
 /* Drop every object (they may run code) and free the table. */
 void ex_exports_clear(struct ex_exports *t);
+
+/* A RELEASE payload from the peer: [id, count, id, count, ...], read
+ * straight from the frame. 0, or -EBADMSG for a malformed payload. An
+ * unknown id is skipped: a stale release is the peer's bug, not an attack
+ * on us. */
+int ex_exports_release_payload(struct ex_exports *t, const void *p, size_t n,
+                               const struct ex_limits *lim);
+
+/* Handles of the peer's objects this side has dropped, waiting to go out
+ * in one RELEASE frame before the next frame we send. Never does I/O:
+ * pushes happen inside GC. */
+struct ex_release {
+        uint64_t id;
+        uint32_t count; /* sends of id seen */
+};
+
+struct ex_release_queue {
+        struct ex_release *v; /* owned */
+        size_t n, cap;
+};
+
+/* Queue a release; on memory failure the peer just keeps the object. */
+void ex_release_queue_push(struct ex_release_queue *q, uint64_t id,
+                           uint32_t count);
+/* Encode and empty the queue into `out` (left empty when nothing is
+ * queued or memory ran out). */
+void ex_release_queue_take(struct ex_release_queue *q, struct ex_buf *out);
+void ex_release_queue_free(struct ex_release_queue *q);
 
 #endif

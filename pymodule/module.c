@@ -2,6 +2,7 @@
  * Multi-phase init, no C globals: it loads in isolated subinterpreters. */
 #include "state.h"
 #include "policy.h"
+#include "child.h"
 
 #include "errors.h"
 
@@ -54,7 +55,8 @@ static int module_exec(PyObject *module)
                 return -1;
         if (ex_errors_init(module, st) < 0 ||
             ex_session_init_type(module, st) < 0 ||
-            ex_proxy_init_types(module, st) < 0)
+            ex_proxy_init_types(module, st) < 0 ||
+            ex_parent_ref_init_type(module, st) < 0)
                 return -1;
         return 0;
 }
@@ -75,6 +77,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
         Py_VISIT(st->RemoteObjectType);
         Py_VISIT(st->RemoteMethodType);
         Py_VISIT(st->MethodDescriptorType);
+        Py_VISIT(st->ParentRefType);
         Py_VISIT(st->pickle_dumps);
         Py_VISIT(st->pickle_loads);
         return 0;
@@ -96,6 +99,7 @@ static int module_clear(PyObject *module)
         Py_CLEAR(st->RemoteObjectType);
         Py_CLEAR(st->RemoteMethodType);
         Py_CLEAR(st->MethodDescriptorType);
+        Py_CLEAR(st->ParentRefType);
         Py_CLEAR(st->str_session);
         Py_CLEAR(st->str_handle);
         Py_CLEAR(st->pickle_dumps);

@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "convert.h"
 #include "errors.h"
+#include "policy.h"
 #include "seccomp_filter.h"
 #include "violation.h"
 
@@ -30,12 +31,30 @@ static const char *const CHILD_ENV[] = {
         "HOME=/",
 };
 
+/* The lock is re-entrant for its owner: a callback the child makes while
+ * this thread waits on it may call into the child again. */
 static void lock_session(ex_session *s)
 {
+        unsigned long me = PyThread_get_thread_ident();
+
+        if (s->owner == me) {
+                s->depth++;
+                return;
+        }
         if (!PyThread_acquire_lock(s->lock, NOWAIT_LOCK)) {
                 Py_BEGIN_ALLOW_THREADS
                 PyThread_acquire_lock(s->lock, WAIT_LOCK);
                 Py_END_ALLOW_THREADS
+        }
+        s->owner = me;
+        s->depth = 1;
+}
+
+static void unlock_session(ex_session *s)
+{
+        if (--s->depth == 0) {
+                s->owner = 0;
+                PyThread_release_lock(s->lock);
         }
 }
 
@@ -73,12 +92,19 @@ static PyObject *proxy_for(ex_session *s, uint64_t id, PyTypeObject *tp)
 static PyObject *parent_decode_handle(void *ctx, uint8_t tag, uint64_t id)
 {
         struct decode_ctx *c = ctx;
+        PyObject *o;
 
-        if (tag != EX_TAG_HANDLE) {
-                PyErr_SetString(c->s->st->ProtocolError,
-                                "extradite: child sent a reference to a "
-                                "parent object it was never given");
-                return NULL;
+        if (tag == EX_TAG_BACKREF) {
+                /* One of ours, handed back: the original object. */
+                o = ex_exports_get(&c->s->exports, id);
+                if (!o) {
+                        PyErr_SetString(c->s->st->ProtocolError,
+                                        "extradite: the child used a handle "
+                                        "to a parent object it does not "
+                                        "hold");
+                        return NULL;
+                }
+                return Py_NewRef(o);
         }
         if (!c->handle_type)
                 return PyLong_FromUnsignedLongLong(id);
@@ -122,9 +148,39 @@ static int pickle_value(ex_state *st, PyObject *o, struct ex_buf *b)
         return 0;
 }
 
+/* Code and things that only make sense here go by handle: the child
+ * calls back through them. (Pickling a function would only send its
+ * name, which the child cannot import.) */
+static int by_handle(PyObject *o)
+{
+        return PyFunction_Check(o) || PyMethod_Check(o) ||
+               PyCFunction_Check(o) || PyType_Check(o);
+}
+
+static int export_value(ex_session *s, PyObject *o, struct ex_buf *b)
+{
+        uint64_t id;
+
+        if (PyModule_Check(o)) {
+                PyErr_Format(s->st->UnsupportedInteractionError,
+                             "extradite: a module cannot be passed to the "
+                             "child");
+                return -1;
+        }
+        if (ex_exports_put(&s->exports, o, 0, &id) < 0)
+                return -1;
+        if (ex_put_handle(b, EX_TAG_HANDLE, id) < 0) {
+                ex_exports_release(&s->exports, id, 1);
+                PyErr_NoMemory();
+                return -1;
+        }
+        return 0;
+}
+
 static int parent_encode_other(void *ctx, PyObject *o, struct ex_buf *b)
 {
         ex_session *s = ctx;
+        size_t mark = b->len;
 
         if (PyObject_TypeCheck(o, s->st->RemoteObjectType)) {
                 ex_remote *p = (ex_remote *)o;
@@ -145,7 +201,17 @@ static int parent_encode_other(void *ctx, PyObject *o, struct ex_buf *b)
                 }
                 return 0;
         }
-        return pickle_value(s->st, o, b);
+        if (by_handle(o))
+                return export_value(s, o, b);
+        if (pickle_value(s->st, o, b) == 0)
+                return 0;
+        /* Not picklable (a lock, a local class's instance, a closure's
+         * state): the child gets a handle instead. */
+        if (!PyErr_ExceptionMatches(s->st->UnsupportedInteractionError))
+                return -1;
+        PyErr_Clear();
+        b->len = mark;
+        return export_value(s, o, b);
 }
 
 void ex_session_encode_hooks(ex_session *s, struct ex_codec_hooks *h)
@@ -153,6 +219,21 @@ void ex_session_encode_hooks(ex_session *s, struct ex_codec_hooks *h)
         *h = (struct ex_codec_hooks){.ctx = s,
                                      .encode_other = parent_encode_other,
                                      .decode_handle = NULL};
+}
+
+int ex_session_encode_other(void *session, PyObject *o, struct ex_buf *b)
+{
+        return parent_encode_other(session, o, b);
+}
+
+PyObject *ex_session_decode(ex_session *s, PyTypeObject *handle_type)
+{
+        struct decode_ctx ctx = {s, handle_type};
+        struct ex_codec_hooks hooks = {.ctx = &ctx,
+                                       .decode_handle = parent_decode_handle};
+
+        return ex_decode_all(s->st, &hooks, s->in.data, s->in.len,
+                             &s->limits);
 }
 
 void ex_session_forget(ex_session *s, ex_remote *p)
@@ -167,34 +248,7 @@ void ex_session_forget(ex_session *s, ex_remote *p)
                 ex_map_del(&s->proxies, p->handle);
         if (s->state != EX_SESSION_OPEN)
                 return;
-        if (s->nrel == s->caprel) {
-                size_t cap = s->caprel ? s->caprel * 2 : 32;
-                void *nv = PyMem_Realloc(s->rel, cap * sizeof(*s->rel));
-                if (!nv)
-                        return; /* the child keeps the object: no harm */
-                s->rel = nv;
-                s->caprel = cap;
-        }
-        s->rel[s->nrel++] = (struct ex_release){p->handle, p->received};
-}
-
-/* Move the pending releases into one encoded RELEASE payload. */
-static int take_releases(ex_session *s, struct ex_buf *out)
-{
-        int r;
-
-        if (s->nrel == 0)
-                return 0;
-        r = ex_put_container(out, EX_TAG_LIST, (uint32_t)(s->nrel * 2));
-        for (size_t i = 0; r == 0 && i < s->nrel; i++) {
-                r = ex_put_int(out, (int64_t)s->rel[i].id);
-                if (r == 0)
-                        r = ex_put_int(out, s->rel[i].count);
-        }
-        s->nrel = 0;
-        if (r < 0)
-                ex_buf_reset(out); /* out of memory: the child keeps them */
-        return 0;
+        ex_release_queue_push(&s->rel, p->handle, p->received);
 }
 
 /* ---- failure ---------------------------------------------------------- */
@@ -432,10 +486,10 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
                 return NULL;
         lock_session(s);
         if (ex_session_check_open(s) < 0) {
-                PyThread_release_lock(s->lock);
+                unlock_session(s);
                 return NULL;
         }
-        take_releases(s, &rel);
+        ex_release_queue_take(&s->rel, &rel);
         s->requests++;
         if (++s->next_id == 0)
                 s->next_id = 1; /* 0 is the bootstrap's id */
@@ -455,22 +509,32 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
         if (r == 0)
                 r = ex_frame_send(s->sock, &h, payload->data,
                                   (uint32_t)payload->len);
-        if (r == 0)
-                r = ex_frame_recv(s->sock, EX_FRAME_MAX_DEFAULT, deadline,
-                                  s->child.pidfd, &rh, &s->in);
         Py_END_ALLOW_THREADS
         ex_buf_free(&rel);
 
-        /* While booting, the sandbox report comes first. */
-        if (r == 0 && s->booting && rh.kind == EX_MSG_REPLY &&
-            rh.request_id == 0) {
-                r = boot_report(s);
-                if (r == 0) {
-                        Py_BEGIN_ALLOW_THREADS
-                        r = ex_frame_recv(s->sock, EX_FRAME_MAX_DEFAULT,
-                                          deadline, s->child.pidfd, &rh,
-                                          &s->in);
-                        Py_END_ALLOW_THREADS
+        /* Wait for our reply; meanwhile serve what the child asks of us
+         * (callbacks) and take its releases. */
+        while (r == 0) {
+                Py_BEGIN_ALLOW_THREADS
+                r = ex_frame_recv(s->sock, EX_FRAME_MAX_DEFAULT, deadline,
+                                  s->child.pidfd, &rh, &s->in);
+                Py_END_ALLOW_THREADS
+                if (r < 0)
+                        break;
+                if (s->booting && rh.kind == EX_MSG_REPLY &&
+                    rh.request_id == 0) {
+                        /* the sandbox report, before anything else */
+                        r = boot_report(s);
+                } else if (rh.kind == EX_MSG_RELEASE && !s->booting) {
+                        r = ex_exports_release_payload(&s->exports, s->in.data,
+                                                       s->in.len, &s->limits);
+                } else if (rh.kind == EX_MSG_CALL && !s->booting) {
+                        /* call_timeout bounds the whole call, callbacks
+                         * included: a child flooding us with requests
+                         * cannot hold this thread forever. */
+                        r = ex_session_serve_child(s, &rh);
+                } else {
+                        break;
                 }
         }
         if (r == 0 && rh.kind == EX_MSG_VIOLATION)
@@ -494,7 +558,7 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
         }
         /* Give back the memory a large reply needed. */
         ex_buf_trim(&s->in, 1u << 20);
-        PyThread_release_lock(s->lock);
+        unlock_session(s);
         return res;
 }
 
@@ -503,10 +567,10 @@ int ex_session_flush(ex_session *s)
         struct ex_buf rel = {0};
         int r = 0;
 
-        if (s->state != EX_SESSION_OPEN || s->nrel == 0)
+        if (s->state != EX_SESSION_OPEN || s->rel.n == 0)
                 return 0;
         lock_session(s);
-        take_releases(s, &rel);
+        ex_release_queue_take(&s->rel, &rel);
         if (rel.len && s->state == EX_SESSION_OPEN) {
                 struct ex_frame_header h = {.length = (uint32_t)rel.len,
                                             .kind = EX_MSG_RELEASE};
@@ -515,7 +579,7 @@ int ex_session_flush(ex_session *s)
                 Py_END_ALLOW_THREADS
         }
         ex_buf_free(&rel);
-        PyThread_release_lock(s->lock);
+        unlock_session(s);
         /* A failed send shows up as a dead child on the next request. */
         return r;
 }
@@ -599,6 +663,23 @@ static int spawn_child(ex_session *s, PyObject *exe_b, PyObject *root_b,
         return 0;
 }
 
+/* Does the profile in options confine the child? Then it may reach only
+ * public attributes of parent objects (callbacks.c). */
+static int is_confined(PyObject *options)
+{
+        PyObject *profile = options ? PyDict_GetItemString(options, "sandbox")
+                                    : NULL;
+        struct ex_policy p;
+
+        if (!profile)
+                return 0; /* a bare child, as in the unit tests of the core */
+        if (ex_policy_from_dict(profile, &p) < 0) {
+                PyErr_Clear();
+                return 1;
+        }
+        return p.seccomp || p.landlock;
+}
+
 static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
 {
         static char *kwlist[] = {"executable",    "package_root",
@@ -655,6 +736,7 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
                 s->call_timeout_ms = 1;
         s->booting = 1;
         s->profile = Py_NewRef(profile);
+        s->confined = is_confined(options);
         s->lock = PyThread_allocate_lock();
         if (!s->st || !s->lock) {
                 if (!PyErr_Occurred())
@@ -743,7 +825,7 @@ static PyObject *session_close(ex_session *s, PyObject *Py_UNUSED(ignored))
                         shutdown(s->sock, SHUT_RDWR);
                 lock_session(s);
                 shut_down(s, 2000);
-                PyThread_release_lock(s->lock);
+                unlock_session(s);
         }
         Py_RETURN_NONE;
 }
@@ -769,6 +851,11 @@ static PyObject *session_get_state(ex_session *s, void *Py_UNUSED(c))
 {
         static const char *const names[] = {"open", "dead", "closed"};
         return PyUnicode_FromString(names[s->state]);
+}
+
+static PyObject *session_get_exported(ex_session *s, void *Py_UNUSED(c))
+{
+        return PyLong_FromUnsignedLong(s->exports.live);
 }
 
 static PyObject *session_get_report(ex_session *s, void *Py_UNUSED(c))
@@ -798,7 +885,8 @@ static void session_dealloc(ex_session *s)
         ex_child_release(&s->child);
         ex_buf_free(&s->in);
         ex_map_free(&s->proxies);
-        PyMem_Free(s->rel);
+        ex_release_queue_free(&s->rel);
+        ex_exports_clear(&s->exports);
         if (s->lock)
                 PyThread_free_lock(s->lock);
         Py_CLEAR(s->death);
@@ -830,6 +918,8 @@ static PyGetSetDef session_getset[] = {
          "Round trips made so far.", NULL},
         {"state", (getter)session_get_state, NULL,
          "'open', 'dead' or 'closed'.", NULL},
+        {"exported", (getter)session_get_exported, NULL,
+         "Parent objects the child holds handles to.", NULL},
         {"sandbox_report", (getter)session_get_report, NULL,
          "What the child's sandbox applied (a dict), None without one.",
          NULL},

@@ -14,15 +14,11 @@
 #include "codec.h"
 #include "convert.h"
 #include "frame.h"
+#include "exports.h"
 #include "handle_map.h"
 #include "spawn.h"
 
 enum ex_session_state { EX_SESSION_OPEN, EX_SESSION_DEAD, EX_SESSION_CLOSED };
-
-struct ex_release {
-        uint64_t id;
-        uint32_t count;
-};
 
 typedef struct {
         PyObject_HEAD
@@ -30,7 +26,9 @@ typedef struct {
         PyObject *module;  /* strong */
         int sock;          /* our end of the channel; -1 once closed */
         struct ex_child child;
-        PyThread_type_lock lock; /* one request in flight at a time */
+        PyThread_type_lock lock; /* one call chain in flight at a time */
+        unsigned long owner;     /* thread holding `lock` (0: none) */
+        int depth;               /* nested calls of that thread */
         uint32_t next_id;
         uint64_t requests; /* round trips made, for tests and benchmarks */
         struct ex_buf in;  /* reply frames; used under `lock` */
@@ -38,8 +36,10 @@ typedef struct {
         /* handle id -> ex_remote* (borrowed; a proxy removes itself) */
         struct ex_map proxies;
         /* releases not yet sent; flushed before the next request */
-        struct ex_release *rel;
-        size_t nrel, caprel;
+        struct ex_release_queue rel;
+        /* parent objects the child holds handles to (callbacks) */
+        struct ex_exports exports;
+        int confined; /* the child may not reach private attributes */
         enum ex_session_state state;
         PyObject *death; /* str: why the session died, once it has */
         int64_t start_timeout_ms; /* bounds the first reply */
@@ -67,10 +67,23 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
                           const struct ex_buf *payload,
                           PyTypeObject *handle_type);
 
-/* Hooks for encoding arguments to this session's child: its own proxies
- * become back-references; other values are pickled (the parent is
- * trusted). */
+/* Hooks for encoding values for this session's child: its own proxies
+ * become back-references; functions, classes and what cannot be pickled
+ * travel as handles (the child calls back through them); other values are
+ * pickled (the parent is trusted). */
 void ex_session_encode_hooks(ex_session *s, struct ex_codec_hooks *h);
+
+/* parent_encode_other on its own (for error reports to the child). */
+int ex_session_encode_other(void *session, PyObject *o, struct ex_buf *b);
+
+/* Decode the frame in s->in; handles become proxies of handle_type (NULL:
+ * raw ids), back-references the parent's own objects. */
+PyObject *ex_session_decode(ex_session *s, PyTypeObject *handle_type);
+
+/* Serve one request the child made while we wait on it (a callback), on
+ * the waiting thread: run it, send the reply. 0, or -errno when the
+ * channel failed (callbacks.c). */
+int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h);
 
 /* Raise ProtocolError unless the session is open; 0 when it is. */
 int ex_session_check_open(ex_session *s);

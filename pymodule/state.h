@@ -9,6 +9,9 @@
 
 #include "compat.h"
 
+/* How deep calls and callbacks may nest, on either side. */
+#define EX_MAX_NESTING 64
+
 typedef struct {
         /* Exception classes (DESIGN §6). */
         PyObject *Error;
@@ -25,6 +28,10 @@ typedef struct {
         PyTypeObject *RemoteObjectType;
         PyTypeObject *RemoteMethodType;
         PyTypeObject *MethodDescriptorType;
+        PyTypeObject *ParentRefType; /* child side: parent objects */
+
+        /* In a child process: its struct child (child.h), for ParentRefs. */
+        void *child;
 
         /* Interned attribute names used on hot paths. */
         PyObject *str_session; /* "__extradite_session__" */

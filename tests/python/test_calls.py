@@ -2,6 +2,7 @@
 
 import fractions
 import math
+import os
 import threading
 
 import pytest
@@ -122,11 +123,21 @@ def test_parent_values_without_codec_tag_are_pickled(Counter):
     assert counter.type_name(fractions.Fraction(1, 3)) == "Fraction"
 
 
-def test_unpicklable_argument_is_refused_clearly(Counter):
+def test_unpicklable_argument_travels_as_a_handle(Counter):
     counter = Counter()
-    with pytest.raises(extradite.UnsupportedInteractionError, match="not picklable"):
-        counter.echo(lambda: None)
-    # the session is still usable
+    lock = threading.Lock()
+    func = lambda: None  # noqa: E731
+    # The child gets handles and gives back the very same objects.
+    assert counter.echo(lock) is lock
+    assert counter.echo(func) is func
+    assert counter.echo([func, {"k": lock}]) == [func, {"k": lock}]
+    assert counter.increment(1) == 1
+
+
+def test_a_module_cannot_be_passed(Counter):
+    counter = Counter()
+    with pytest.raises(extradite.UnsupportedInteractionError, match="module"):
+        counter.echo(os)
     assert counter.increment(1) == 1
 
 

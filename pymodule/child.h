@@ -1,0 +1,56 @@
+/* The child's side of a session, shared by child.c (bootstrap and serve
+ * loop) and parent_ref.c (handles to the parent's objects: callbacks).
+ *
+ * One struct child lives on the stack of _child_main() for the child's
+ * whole life; module state points at it (st->child) so ParentRef objects
+ * can reach the channel.
+ */
+#ifndef EXTRADITE_CHILD_H
+#define EXTRADITE_CHILD_H
+
+#include "state.h"
+#include "convert.h"
+#include "exports.h"
+#include "frame.h"
+#include "handle_map.h"
+
+struct child {
+        ex_state *st;
+        int fd;
+        struct ex_exports exports;
+        struct ex_buf in, out;
+        struct ex_limits limits;
+        /* strict profiles: refuse file opens once the target is loaded */
+        int lock_files_after_load;
+        /* ids exported while encoding the current reply, to roll back if
+         * the reply cannot be sent whole */
+        uint64_t *fresh;
+        size_t nfresh, capfresh;
+        /* parent handle id -> ParentRef (borrowed; dealloc unmaps) */
+        struct ex_map parents;
+        /* parent handles dropped here, sent before our next frame */
+        struct ex_release_queue rel;
+        uint32_t next_id;       /* ids of our requests to the parent */
+        int depth;              /* requests being served or made, nested */
+        unsigned long serving;  /* the thread that serves the parent */
+};
+
+/* Ask the parent (a callback): op with an encoded payload. Only while the
+ * parent waits on us, from the serving thread. The result (new reference)
+ * or NULL with the parent's exception, or a protocol error. */
+PyObject *ex_child_request(struct child *c, uint8_t op,
+                           const struct ex_buf *payload);
+
+/* Hooks for values to and from the parent. */
+void ex_child_hooks(struct child *c, struct ex_codec_hooks *h);
+
+/* ParentRef: the child's proxy of a parent object (parent_ref.c). */
+int ex_parent_ref_init_type(PyObject *module, ex_state *st);
+/* The ParentRef for a handle the parent sent (same object for the same
+ * id while it lives). */
+PyObject *ex_parent_ref_get(struct child *c, uint64_t id);
+/* 1 and *id when o is a live ParentRef, 0 if not one, -1 with an error
+ * when released. */
+int ex_parent_ref_id(struct child *c, PyObject *o, uint64_t *id);
+
+#endif
