@@ -35,7 +35,7 @@ unit: deps $(VENV)/.tools
 	$(VENV)/bin/meson test -C $(UNIT_BUILD) --print-errorlogs
 
 pytest: install
-	$(VPY) -m pytest tests/python
+	$(VPY) -m pytest tests/python tests/security
 
 other-pythons:
 	@for py in $(OTHER_PYTHONS); do \

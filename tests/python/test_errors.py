@@ -8,7 +8,7 @@ import pytest
 import extradite
 from extradite import extradite as extradite_fn
 
-from conftest import child_pids
+from xtd_support import child_pids
 
 TARGET = "xtd_targets.counter:Counter"
 

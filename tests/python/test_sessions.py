@@ -1,0 +1,203 @@
+"""Shared children (share_key), keep-alive, prewarming and closing."""
+
+import os
+import signal
+import time
+
+import pytest
+
+import extradite
+from extradite import close_extradite_session, prewarm_extradite_session
+from extradite import extradite as xtd
+from xtd_support import child_pids
+
+COUNTER = "xtd_targets.counter:Counter"
+HELPER = "xtd_targets.counter:Helper"
+
+
+def pid_of(cls):
+    return cls.__extradite_session__.pid
+
+
+def wait_gone(pid, seconds=5.0):
+    """True once pid is no longer our child (exited and reaped)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if pid not in child_pids():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_same_key_shares_one_child_across_targets():
+    Counter = xtd(COUNTER, "k1")
+    Helper = xtd(HELPER, "k1")
+    try:
+        assert pid_of(Counter) == pid_of(Helper)
+        assert Helper("t").describe() == "helper:t"
+        assert Counter(2).increment() == 3
+    finally:
+        Counter.close()
+        Helper.close()
+
+
+def test_different_keys_and_no_key_get_their_own_children():
+    a = xtd(COUNTER, "k-a")
+    b = xtd(COUNTER, "k-b")
+    c = xtd(COUNTER)
+    try:
+        assert len({pid_of(a), pid_of(b), pid_of(c)}) == 3
+    finally:
+        a.close()
+        b.close()
+        c.close()
+
+
+def test_child_stops_when_the_last_class_is_closed():
+    Counter = xtd(COUNTER, "k-last")
+    Helper = xtd(HELPER, "k-last")
+    pid = pid_of(Counter)
+    Counter.close()
+    Counter.close()  # idempotent: must not give back Helper's hold too
+    assert Helper("x").describe() == "helper:x"
+    assert pid in child_pids()
+    Helper.close()
+    assert wait_gone(pid)
+    with pytest.raises(extradite.ExtraditeProtocolError):
+        Helper("y")
+
+
+def test_dropping_a_shared_class_gives_it_back():
+    Counter = xtd(COUNTER, "k-drop")
+    pid = pid_of(Counter)
+    del Counter
+    import gc
+
+    gc.collect()
+    assert wait_gone(pid)
+
+
+@pytest.mark.parametrize(
+    "first, second, word",
+    [
+        ({}, {"sandbox": "strict"}, "sandbox"),
+        ({"sandbox": "strict"}, {"sandbox": {"extends": "strict", "limits": {"open_files": 99}}}, "sandbox"),
+        ({}, {"call_timeout": 5}, "call_timeout"),
+        ({"share_keepalive_seconds": 5}, {}, "share_keepalive_seconds"),
+    ],
+)
+def test_reusing_a_key_with_other_settings_is_refused(first, second, word):
+    Counter = xtd(COUNTER, "k-mismatch", **first)
+    try:
+        children = child_pids()
+        with pytest.raises(ValueError, match=word):
+            xtd(HELPER, "k-mismatch", **second)
+        assert child_pids() == children
+        assert Counter(1).increment() == 2  # the running child is unharmed
+    finally:
+        Counter.close()
+        close_extradite_session("k-mismatch")  # the keep-alive case lingers
+
+
+def test_same_settings_spelled_the_same_way_are_accepted(monkeypatch):
+    monkeypatch.setenv("EXTRADITE_SANDBOX", "default")
+    Counter = xtd(COUNTER, "k-same")
+    Helper = xtd(HELPER, "k-same", sandbox="default")
+    try:
+        assert pid_of(Counter) == pid_of(Helper)
+    finally:
+        Counter.close()
+        Helper.close()
+
+
+def test_keepalive_keeps_an_idle_child_for_a_while():
+    Counter = xtd(COUNTER, "k-keep", share_keepalive_seconds=30)
+    pid = pid_of(Counter)
+    Counter.close()
+    assert pid in child_pids()
+    Again = xtd(COUNTER, "k-keep", share_keepalive_seconds=30)
+    try:
+        assert pid_of(Again) == pid  # reused, not restarted
+    finally:
+        Again.close()
+        assert close_extradite_session("k-keep") is True
+    assert wait_gone(pid)
+
+
+def test_keepalive_expires():
+    Counter = xtd(COUNTER, "k-expire", share_keepalive_seconds=0.2)
+    pid = pid_of(Counter)
+    Counter.close()
+    assert wait_gone(pid)
+    assert close_extradite_session("k-expire") is False
+
+
+def test_keepalive_requires_share_key():
+    with pytest.raises(ValueError, match="requires share_key"):
+        xtd(COUNTER, share_keepalive_seconds=1)
+
+
+def test_share_key_must_be_a_string():
+    with pytest.raises(TypeError, match="share_key"):
+        xtd(COUNTER, 42)
+
+
+def test_prewarm_then_use():
+    assert prewarm_extradite_session("k-warm") is True
+    assert prewarm_extradite_session("k-warm") is False
+    Counter = xtd(COUNTER, "k-warm")
+    try:
+        assert Counter(0).increment(5) == 5
+        assert Counter.sandbox_report()["profile"] == "default"
+    finally:
+        Counter.close()
+    assert close_extradite_session("k-warm") is False  # stopped with its last class
+
+
+def test_prewarm_takes_the_sandbox():
+    assert prewarm_extradite_session("k-warm-strict", sandbox="strict") is True
+    try:
+        with pytest.raises(ValueError, match="sandbox"):
+            prewarm_extradite_session("k-warm-strict", sandbox="network")
+        with pytest.raises(ValueError, match="sandbox"):
+            xtd(COUNTER, "k-warm-strict")
+        Counter = xtd(COUNTER, "k-warm-strict", sandbox="strict")
+        assert Counter.sandbox_report()["profile"] == "strict"
+        Counter.close()
+    finally:
+        close_extradite_session("k-warm-strict")
+
+
+def test_prewarm_refuses_a_bad_profile_before_starting():
+    children = child_pids()
+    with pytest.raises(ValueError, match="unknown key"):
+        prewarm_extradite_session("k-bad", sandbox={"nope": {}})
+    assert child_pids() == children
+    assert close_extradite_session("k-bad") is False
+
+
+def test_close_session_ends_its_classes():
+    Counter = xtd(COUNTER, "k-close")
+    counter = Counter(1)
+    pid = pid_of(Counter)
+    assert close_extradite_session("k-close") is True
+    assert wait_gone(pid)
+    with pytest.raises(extradite.ExtraditeProtocolError):
+        counter.increment()
+    Counter.close()  # still fine afterwards
+    assert close_extradite_session("k-close") is False
+
+
+def test_a_dead_shared_child_is_replaced():
+    Counter = xtd(COUNTER, "k-dead")
+    pid = pid_of(Counter)
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(extradite.ExtraditeProtocolError):
+        Counter(1)
+    Fresh = xtd(COUNTER, "k-dead")
+    try:
+        assert pid_of(Fresh) != pid
+        assert Fresh(1).increment() == 2
+    finally:
+        Fresh.close()
+        Counter.close()

@@ -1,0 +1,34 @@
+"""The hostile-child suite. The shared after-test checks (no child left, no
+fd leaked, nothing of xtd_hostile imported here, this process not traced)
+come from tests/conftest.py; helpers live in xtd_checks.py."""
+
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The child gets our sys.path: this is how it finds xtd_hostile and xtd_syscalls.
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import extradite  # noqa: E402
+from xtd_checks import BACKSTOP_TIMEOUT  # noqa: E402
+# re-exported for `from conftest import ...` (see tests/python/conftest.py)
+from xtd_support import child_pids, open_fds  # noqa: E402,F401
+
+
+@pytest.fixture
+def spawn():
+    """spawn(target, sandbox="default", call_timeout=BACKSTOP_TIMEOUT) -> proxy
+    class; every class is closed when the test ends."""
+    classes = []
+
+    def _spawn(target, sandbox="default", call_timeout=BACKSTOP_TIMEOUT):
+        cls = extradite.extradite(target, sandbox=sandbox, call_timeout=call_timeout)
+        classes.append(cls)
+        return cls
+
+    yield _spawn
+    for cls in classes:
+        cls.close()

@@ -1,0 +1,12 @@
+"""Calls ptrace while being imported: the violation must come out of
+extradite() itself."""
+
+from xtd_syscalls import PTRACE_TRACEME
+
+from ._common import named_syscall
+
+named_syscall("ptrace", PTRACE_TRACEME, 0, 0, 0)
+
+
+class Anything:
+    pass

@@ -1,0 +1,47 @@
+"""Checks shared by every test suite (tests/python, tests/security).
+
+A plain module, not conftest.py: several conftest.py files are all imported
+under the name "conftest", so tests import these helpers from here.
+"""
+
+import os
+import sys
+
+# Packages that exist only to be extradited: the parent must never import them.
+TARGET_PACKAGES = ("xtd_targets", "xtd_hostile")
+
+
+def child_pids():
+    """Pids whose parent is this process, zombies included."""
+    me = os.getpid()
+    pids = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # the command may contain spaces: fields resume after the last ')'
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == me:
+            pids.add(int(entry))
+    return pids
+
+
+def open_fds():
+    return set(os.listdir("/proc/self/fd"))
+
+
+def leaked_modules():
+    return sorted(m for m in sys.modules if m.split(".")[0] in TARGET_PACKAGES)
+
+
+def tracer_pid():
+    """Who ptraces this process (0: nobody)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("TracerPid:"):
+                return int(line.split()[1])
+    return 0
