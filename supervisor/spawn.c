@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <dirent.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/syscall.h>
@@ -131,6 +134,29 @@ int ex_spawn(const struct ex_spawn_args *a, struct ex_child *out)
         return f.err > 0 ? -f.err : -ECHILD;
 }
 
+/* A thread of the child that made us its tracer (PTRACE_TRACEME, only
+ * possible unconfined) must be reaped by us before its leader can be. */
+static void reap_traced_threads(pid_t pid)
+{
+        char path[64];
+        _cleanup_close_ int dir_fd = -1;
+        DIR *dir;
+        struct dirent *e;
+
+        snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+        dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0 || !(dir = fdopendir(take_fd(&dir_fd))))
+                return;
+        while ((e = readdir(dir))) {
+                pid_t tid = (pid_t)atoi(e->d_name);
+                int st;
+
+                if (tid > 0 && tid != pid)
+                        waitpid(tid, &st, WNOHANG | __WALL);
+        }
+        closedir(dir);
+}
+
 static int reap_nohang(struct ex_child *c)
 {
         int status = 0;
@@ -141,8 +167,10 @@ static int reap_nohang(struct ex_child *c)
         do
                 r = waitpid(c->pid, &status, WNOHANG | __WALL);
         while (r < 0 && errno == EINTR);
-        if (r == 0)
+        if (r == 0) {
+                reap_traced_threads(c->pid);
                 return 0;
+        }
         /* ECHILD: somebody else in the process reaped it for us. */
         c->status = r > 0 ? status : -1;
         c->reaped = true;

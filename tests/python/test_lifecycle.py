@@ -143,3 +143,13 @@ def test_many_sessions_leave_nothing():
         cls = extradite_fn(TARGET)
         assert cls(1).increment(1) == 2
         cls.close()
+
+
+def test_close_reaps_a_child_whose_thread_made_us_its_tracer():
+    # Possible only unconfined (ptrace traps otherwise): the traced thread
+    # must be reaped by us, or the child would never finish exiting.
+    T = extradite_fn("xtd_targets.traceme:T", sandbox="unconfined")
+    pid = T.__extradite_session__.pid
+    assert T().traceme() == 0
+    T.close()
+    assert pid not in child_pids()
