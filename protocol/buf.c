@@ -14,6 +14,7 @@ void ex_buf_init(struct ex_buf *b, size_t max)
 
 void ex_buf_free(struct ex_buf *b)
 {
+        ex_fds_close(&b->fds);
         free(b->data);
         /* Keep the ceiling so the buffer can be reused as configured. */
         *b = (struct ex_buf){.max = b->max};

@@ -10,7 +10,8 @@
  * was consumed and nothing trails. ex_validate() walks a whole value.
  *
  * Every multi-byte number is little-endian. Errors are -errno:
- *   -EBADMSG  malformed (truncated, unknown tag, bad UTF-8, trailing bytes)
+ *   -EBADMSG  malformed (truncated, unknown tag, bad UTF-8, trailing bytes,
+ *             a field out of its range, an fd index the frame lacks)
  *   -E2BIG    a count, length or total over its limit
  *   -ELOOP    nesting deeper than the limit
  *   -EPERM    a tag the reader was told not to accept (e.g. pickle)
@@ -36,14 +37,80 @@ enum ex_tag {
         EX_TAG_STR = 0x08,       /* u32 n + n bytes strict UTF-8 */
         EX_TAG_BYTES = 0x09,     /* u32 n + n bytes */
         EX_TAG_BYTEARRAY = 0x0a, /* u32 n + n bytes */
+        EX_TAG_ELLIPSIS = 0x0b,  /* no payload */
+        /* u32 index + u64 n: n >= 1 bytes in the frame's fd number `index`,
+         * a sealed memfd (oob.h); each fd of a frame is named exactly once */
+        EX_TAG_BYTES_FD = 0x0c,
+        EX_TAG_BYTEARRAY_FD = 0x0d,
         EX_TAG_LIST = 0x10,      /* u32 count + items */
         EX_TAG_TUPLE = 0x11,
         EX_TAG_DICT = 0x12,      /* u32 count + count key/value pairs */
         EX_TAG_SET = 0x13,
         EX_TAG_FROZENSET = 0x14,
+        EX_TAG_SLICE = 0x15,     /* no count: exactly 3 items (start, stop,
+                                  * step), nested like a container */
         EX_TAG_HANDLE = 0x20,    /* u64: an object the sender owns */
         EX_TAG_BACKREF = 0x21,   /* u64: an object the receiver owns */
         EX_TAG_PICKLE = 0x30,    /* u32 n + n bytes; trusted direction only */
+        /* Standard-library values. Field layouts ("tz" and "sint" below):
+         *   date:      u16 year (1..9999), u8 month (1..12), u8 day (valid
+         *              for the month)
+         *   time:      u8 hour (<24), u8 minute (<60), u8 second (<60),
+         *              u32 microsecond (<1000000), u8 fold (0/1)
+         *   tz:        u8 kind: 0 none | 1 fixed offset | 2 named offset;
+         *              1, 2: i64 offset in microseconds, strictly within
+         *              +-24h; 2: u8 n + n bytes strict UTF-8 name
+         *   sint:      u32 n (1..max_bigint_bytes) + n bytes two's
+         *              complement, least significant first */
+        EX_TAG_DATE = 0x40,      /* date */
+        EX_TAG_TIME = 0x41,      /* time, tz */
+        EX_TAG_DATETIME = 0x42,  /* date, time, tz */
+        EX_TAG_TIMEDELTA = 0x43, /* i32 days (|days| <= 999999999),
+                                  * i32 seconds (0..86399),
+                                  * i32 microseconds (0..999999) */
+        EX_TAG_TIMEZONE = 0x44,  /* tz of kind 1 or 2 */
+        EX_TAG_DECIMAL = 0x45,   /* u32 n + n bytes: a decimal literal (see
+                                  * ex_decimal_literal_valid) */
+        EX_TAG_UUID = 0x46,      /* 16 bytes, as UUID.bytes (big-endian) */
+        EX_TAG_FRACTION = 0x47,  /* sint numerator, sint denominator > 0 */
+        EX_TAG_RANGE = 0x48,     /* sint start, sint stop, sint step != 0 */
+};
+
+/* Bounds of the standard-library fields (Python's own). */
+#define EX_YEAR_MIN 1
+#define EX_YEAR_MAX 9999
+#define EX_TIMEDELTA_DAYS_MAX 999999999
+#define EX_TZ_OFFSET_US_LIMIT (86400ll * 1000000) /* exclusive */
+#define EX_TZ_NAME_MAX 255u
+/* Digits of a decimal literal's exponent; Python's own limit is 18-19. */
+#define EX_DECIMAL_EXP_DIGITS_MAX 20u
+
+enum ex_tz_kind { EX_TZ_NONE = 0, EX_TZ_FIXED = 1, EX_TZ_NAMED = 2 };
+
+struct ex_tzinfo {
+        uint8_t kind; /* enum ex_tz_kind */
+        uint8_t name_len;
+        int64_t offset_us;
+        const uint8_t *name; /* not owned; EX_TZ_NAMED only */
+};
+
+/* date, time and datetime: the fields the tag has are meaningful. */
+struct ex_datetime {
+        uint16_t year;
+        uint8_t month, day;
+        uint8_t hour, minute, second, fold;
+        uint32_t microsecond;
+        struct ex_tzinfo tz;
+};
+
+struct ex_timedelta {
+        int32_t days, seconds, microseconds;
+};
+
+/* A signed integer as two's complement bytes, least significant first. */
+struct ex_sint {
+        const uint8_t *le; /* not owned */
+        uint32_t n;
 };
 
 /* Caps on what a reader accepts. Fields are hard limits, not hints. */
@@ -54,6 +121,7 @@ struct ex_limits {
         uint32_t max_bigint_bytes;  /* one big int */
         uint64_t max_items;         /* items in one value, all levels */
         bool allow_pickle;          /* accept EX_TAG_PICKLE */
+        uint64_t max_oob_bytes;     /* out-of-band bytes in one value */
 };
 
 #define EX_DEPTH_HARD_MAX 256u
@@ -78,8 +146,16 @@ struct ex_item {
                 } s;
                 uint32_t count;
                 uint64_t handle;
+                struct ex_datetime dt; /* DATE, TIME, DATETIME, TIMEZONE */
+                struct ex_timedelta td;
+                struct ex_sint ints[3]; /* FRACTION: 2, RANGE: 3 */
+                struct {
+                        uint32_t index; /* into the reader's fds */
+                        uint64_t n;
+                } fd; /* BYTES_FD, BYTEARRAY_FD */
         } v;
 };
+/* DECIMAL and UUID use v.s (UUID: n == 16); SLICE uses v.count (3). */
 
 struct ex_reader {
         const uint8_t *p, *end; /* not owned */
@@ -87,12 +163,21 @@ struct ex_reader {
         uint64_t items;
         uint32_t depth; /* open containers */
         bool started;
+        /* Out-of-band fds of the frame (not owned, never touched here). */
+        const struct ex_fds *fds;
+        uint32_t nfds;
+        uint64_t fds_used; /* bit i: fd i was named */
+        uint64_t oob_bytes;
         /* items still owed to each open container, outermost first */
         uint64_t owed[EX_DEPTH_HARD_MAX];
 };
 
 void ex_reader_init(struct ex_reader *r, const void *p, size_t n,
                     const struct ex_limits *lim);
+/* The frame's fds (NULL: none, the default). An fd tag must name an index
+ * below fds->n, each index exactly once; ex_reader_finish() fails when an
+ * fd was left unnamed. */
+void ex_reader_use_fds(struct ex_reader *r, const struct ex_fds *fds);
 /* Read the next item of the current value. -EBADMSG when the value is
  * already complete (read past its end) or on malformed input. */
 int ex_read(struct ex_reader *r, struct ex_item *out);
@@ -106,9 +191,28 @@ static inline size_t ex_reader_remaining(const struct ex_reader *r)
 
 /* Walk one whole value from p..p+n: 0 when well-formed within limits. */
 int ex_validate(const void *p, size_t n, const struct ex_limits *lim);
+/* The same, for a frame that came with `fds` (may be NULL). */
+int ex_validate_fds(const void *p, size_t n, const struct ex_fds *fds,
+                    const struct ex_limits *lim);
 
 /* Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). */
 bool ex_utf8_valid(const uint8_t *p, size_t n);
+
+/* A decimal literal as str(decimal.Decimal) writes it, ASCII only:
+ *   [sign] (digits ["." [digits]] | "." digits) [("e"|"E") [sign] digits]
+ *   [sign] ("Inf" | "Infinity")          (any case)
+ *   [sign] ("NaN" | "sNaN") [digits]      (any case)
+ * with at most EX_DECIMAL_EXP_DIGITS_MAX exponent digits. No spaces or
+ * underscores. Python's Decimal() remains the final judge of the range. */
+bool ex_decimal_literal_valid(const uint8_t *p, size_t n);
+
+/* Field checks shared by the encoders and the reader. */
+bool ex_date_valid(unsigned year, unsigned month, unsigned day);
+bool ex_time_valid(unsigned hour, unsigned minute, unsigned second,
+                   uint32_t microsecond, unsigned fold);
+/* tz of kind none (allowed only when allow_none), fixed or named. */
+bool ex_tzinfo_valid(const struct ex_tzinfo *tz, bool allow_none);
+bool ex_timedelta_valid(int64_t days, int64_t seconds, int64_t microseconds);
 
 /* Encoders: append one item. Strings must already be valid UTF-8. */
 int ex_put_none(struct ex_buf *b);
@@ -124,6 +228,35 @@ int ex_put_blob(struct ex_buf *b, uint8_t tag, const void *p, size_t n);
 int ex_put_container(struct ex_buf *b, uint8_t tag, uint32_t count);
 /* tag: EX_TAG_HANDLE or EX_TAG_BACKREF */
 int ex_put_handle(struct ex_buf *b, uint8_t tag, uint64_t id);
+
+/* The encoders below refuse (-EINVAL, nothing written) a value the reader
+ * would refuse: fields out of range, a name that is not strict UTF-8. */
+int ex_put_ellipsis(struct ex_buf *b);
+/* tag: EX_TAG_BYTES_FD or EX_TAG_BYTEARRAY_FD; n >= 1 */
+int ex_put_fd_blob(struct ex_buf *b, uint8_t tag, uint32_t index, uint64_t n);
+/* Move p[0..n) into a sealed memfd added to b->fds, then write the fd tag
+ * (EX_TAG_BYTES or EX_TAG_BYTEARRAY names the type). -E2BIG when b->fds is
+ * full or the out-of-band total would pass max_oob, -EFBIG when
+ * RLIMIT_FSIZE is lower than n, other -errno from memfd_create/write; on
+ * failure nothing is added, so the caller may send the bytes inline. */
+int ex_put_blob_oob(struct ex_buf *b, uint8_t tag, const void *p, size_t n,
+                    uint64_t max_oob);
+/* Header of a slice; its start, stop and step items follow. */
+int ex_put_slice(struct ex_buf *b);
+/* tag: EX_TAG_DATE, EX_TAG_TIME or EX_TAG_DATETIME; the fields of the
+ * tag are used. */
+int ex_put_datetime(struct ex_buf *b, uint8_t tag, const struct ex_datetime *v);
+/* tz->kind must be fixed or named. */
+int ex_put_timezone(struct ex_buf *b, const struct ex_tzinfo *tz);
+/* Normalised as Python keeps it: 0 <= seconds < 86400, 0 <= us < 10^6. */
+int ex_put_timedelta(struct ex_buf *b, const struct ex_timedelta *v);
+int ex_put_decimal(struct ex_buf *b, const char *s, size_t n);
+int ex_put_uuid(struct ex_buf *b, const uint8_t bytes[16]);
+/* Each n in 1..UINT32_MAX; the denominator must be positive. */
+int ex_put_fraction(struct ex_buf *b, struct ex_sint num, struct ex_sint den);
+/* The step must not be zero. */
+int ex_put_range(struct ex_buf *b, struct ex_sint start, struct ex_sint stop,
+                 struct ex_sint step);
 
 static inline int ex_put_str(struct ex_buf *b, const char *s, size_t n)
 {

@@ -5,9 +5,11 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- header ---------------------------------------------------------- */
 
@@ -116,13 +118,50 @@ static int wait_writable(int fd)
         }
 }
 
+/* Room for EX_FDS_MAX fds in one control message, suitably aligned. */
+union fd_control {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int) * EX_FDS_MAX)];
+};
+
 int ex_frame_send(int fd, const struct ex_frame_header *h, const void *payload,
                   uint32_t len)
+{
+        return ex_frame_send_fds(fd, h, payload, len, NULL, 0);
+}
+
+int ex_frame_send_buf(int fd, const struct ex_frame_header *h,
+                      const struct ex_buf *b)
+{
+        if (b->len > UINT32_MAX)
+                return -EMSGSIZE;
+        return ex_frame_send_fds(fd, h, b->data, (uint32_t)b->len, b->fds.fd,
+                                 b->fds.n);
+}
+
+int ex_frame_send_fds(int fd, const struct ex_frame_header *h,
+                      const void *payload, uint32_t len, const int *fds,
+                      uint32_t nfds)
 {
         uint8_t hdr[EX_FRAME_HEADER_SIZE];
         struct iovec iov[2];
         struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 1};
+        union fd_control ctl;
 
+        if (nfds > EX_FDS_MAX || (nfds && !fds))
+                return -EINVAL;
+        if (nfds) {
+                struct cmsghdr *c;
+
+                memset(&ctl, 0, sizeof(ctl));
+                msg.msg_control = ctl.buf;
+                msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+                c = CMSG_FIRSTHDR(&msg);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+                memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+        }
         ex_frame_header_pack(h, hdr);
         iov[0] = (struct iovec){.iov_base = hdr, .iov_len = sizeof(hdr)};
         if (len) {
@@ -152,6 +191,10 @@ int ex_frame_send(int fd, const struct ex_frame_header *h, const void *payload,
                                 return -EPIPE;
                         return -e;
                 }
+                /* The fds went with the first bytes; never send them
+                 * twice. (EINTR/EAGAIN above sent nothing, fds included.) */
+                msg.msg_control = NULL;
+                msg.msg_controllen = 0;
                 /* Short write: drop what went out and send the rest. */
                 done = (size_t)n;
                 while (msg.msg_iovlen > 0 && done >= msg.msg_iov[0].iov_len) {
@@ -170,10 +213,45 @@ int ex_frame_send(int fd, const struct ex_frame_header *h, const void *payload,
 
 /* ---- receive --------------------------------------------------------- */
 
+/* Move the fds of one recvmsg() into `fds`. Every fd that arrived is
+ * either kept there or closed; -EBADMSG when any had to be closed (no
+ * room, not wanted) or the control data was truncated or unexpected. */
+static int take_fds(struct msghdr *msg, struct ex_fds *fds, uint32_t max)
+{
+        int rc = 0;
+
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c;
+             c = CMSG_NXTHDR(msg, c)) {
+                size_t nf;
+
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+                    c->cmsg_len < CMSG_LEN(0)) {
+                        rc = -EBADMSG;
+                        continue;
+                }
+                nf = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < nf; i++) {
+                        int one;
+
+                        memcpy(&one, CMSG_DATA(c) + i * sizeof(int),
+                               sizeof(int));
+                        if (fds->n < max && ex_fds_push(fds, one) == 0)
+                                continue;
+                        close(one);
+                        rc = -EBADMSG;
+                }
+        }
+        /* The kernel dropped (and closed) what did not fit. */
+        if (msg->msg_flags & MSG_CTRUNC)
+                rc = -EBADMSG;
+        return rc;
+}
+
 /* Read exactly n bytes from fd, waiting with poll() so the deadline and the
- * watch fd can end the wait. */
+ * watch fd can end the wait. Fds arriving with the bytes go to `fds` (at
+ * most max_fds in all). */
 static int read_exact(int fd, uint8_t *buf, size_t n, int64_t deadline_ms,
-                      int watch_fd)
+                      int watch_fd, struct ex_fds *fds, uint32_t max_fds)
 {
         size_t got = 0;
 
@@ -197,7 +275,28 @@ static int read_exact(int fd, uint8_t *buf, size_t n, int64_t deadline_ms,
                 /* The socket first: a dying child's last frame and its
                  * EOF are both in the socket, so nothing is lost. */
                 if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-                        k = recv(fd, buf + got, n - got, MSG_DONTWAIT);
+                        union fd_control ctl;
+                        struct iovec iov = {.iov_base = buf + got,
+                                            .iov_len = n - got};
+                        struct msghdr msg = {
+                                .msg_iov = &iov,
+                                .msg_iovlen = 1,
+                                .msg_control = ctl.buf,
+                                .msg_controllen = sizeof(ctl.buf),
+                        };
+
+                        /* Always with room for fds: whoever sent some,
+                         * they are received (and closed if unwanted)
+                         * rather than silently dropped. */
+                        k = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                        if (k >= 0 && msg.msg_controllen) {
+                                int r = take_fds(&msg, fds, max_fds);
+
+                                if (r < 0)
+                                        return r;
+                        } else if (k >= 0 && (msg.msg_flags & MSG_CTRUNC)) {
+                                return -EBADMSG;
+                        }
                         if (k > 0) {
                                 got += (size_t)k;
                                 continue;
@@ -219,16 +318,17 @@ static int read_exact(int fd, uint8_t *buf, size_t n, int64_t deadline_ms,
         return 0;
 }
 
-int ex_frame_recv(int fd, uint32_t max_payload, int64_t deadline_ms,
-                  int watch_fd, struct ex_frame_header *h,
-                  struct ex_buf *payload)
+static int recv_frame(int fd, uint32_t max_payload, int64_t deadline_ms,
+                      int watch_fd, struct ex_frame_header *h,
+                      struct ex_buf *payload, uint32_t max_fds)
 {
         uint8_t hdr[EX_FRAME_HEADER_SIZE];
         struct ex_frame_header fh;
         int r;
 
-        ex_buf_reset(payload);
-        r = read_exact(fd, hdr, sizeof(hdr), deadline_ms, watch_fd);
+        ex_buf_reset(payload); /* closes fds left from the last frame */
+        r = read_exact(fd, hdr, sizeof(hdr), deadline_ms, watch_fd,
+                       &payload->fds, max_fds);
         if (r < 0)
                 return r;
         /* Validate before reserving: a hostile length allocates nothing. */
@@ -240,11 +340,45 @@ int ex_frame_recv(int fd, uint32_t max_payload, int64_t deadline_ms,
                 if (r < 0)
                         return r;
                 r = read_exact(fd, payload->data, fh.length, deadline_ms,
-                               watch_fd);
+                               watch_fd, &payload->fds, max_fds);
                 if (r < 0)
                         return r;
                 payload->len = fh.length;
         }
+        /* Releases and a violation report carry no values, so no fds. */
+        if (payload->fds.n &&
+            (fh.kind == EX_MSG_RELEASE || fh.kind == EX_MSG_VIOLATION))
+                return -EBADMSG;
         *h = fh;
         return 0;
+}
+
+/* recv_frame, closing every received fd on failure. */
+static int recv_frame_or_close(int fd, uint32_t max_payload,
+                               int64_t deadline_ms, int watch_fd,
+                               struct ex_frame_header *h,
+                               struct ex_buf *payload, uint32_t max_fds)
+{
+        int r = recv_frame(fd, max_payload, deadline_ms, watch_fd, h, payload,
+                           max_fds);
+
+        if (r < 0)
+                ex_fds_close(&payload->fds);
+        return r;
+}
+
+int ex_frame_recv(int fd, uint32_t max_payload, int64_t deadline_ms,
+                  int watch_fd, struct ex_frame_header *h,
+                  struct ex_buf *payload)
+{
+        return recv_frame_or_close(fd, max_payload, deadline_ms, watch_fd, h,
+                                   payload, 0);
+}
+
+int ex_frame_recv_fds(int fd, uint32_t max_payload, int64_t deadline_ms,
+                      int watch_fd, struct ex_frame_header *h,
+                      struct ex_buf *payload)
+{
+        return recv_frame_or_close(fd, max_payload, deadline_ms, watch_fd, h,
+                                   payload, EX_FDS_MAX);
 }

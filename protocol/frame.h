@@ -11,6 +11,11 @@
  *   6       2     flags       reserved, must be 0
  *   8       4     request_id  pairs a reply with its request
  *   12      4     chain_id    the call chain a nested request belongs to
+ *
+ * Fds (out-of-band buffers, oob.h) ride along as SCM_RIGHTS ancillary data
+ * on the frame's first bytes; the codec value names them by index in the
+ * order sent. At most EX_FDS_MAX per frame; RELEASE and VIOLATION frames
+ * never carry any.
  */
 #ifndef EXTRADITE_FRAME_H
 #define EXTRADITE_FRAME_H
@@ -45,8 +50,19 @@ enum ex_op {
         EX_OP_GETATTR = 5,     /* (obj, name) -> value */
         EX_OP_SETATTR = 6,     /* (obj, name, value) -> None */
         EX_OP_DELATTR = 7,     /* (obj, name) -> None */
-        EX_OP_MAX = EX_OP_DELATTR,
+        /* (obj, operation, args) -> value: one Python operation (len,
+         * getitem, add, radd, eq, ...) applied with Python's semantics; the
+         * names are an allowlist (pymodule/ops_apply.c). */
+        EX_OP_DUNDER = 8,
+        /* (obj, name or None, [(args, kwargs), ...]) -> [value, ...]: call
+         * obj.name (obj itself for None) once per item, in order, stopping
+         * at the first exception, which is the reply. */
+        EX_OP_BATCH = 9,
+        EX_OP_MAX = EX_OP_BATCH,
 };
+
+/* Most calls one EX_OP_BATCH request may carry. */
+#define EX_BATCH_MAX_CALLS (1u << 16)
 
 /* What an EX_MSG_ERROR frame reports; the parent maps each to a class. */
 enum ex_error_kind {
@@ -77,6 +93,16 @@ int ex_frame_header_unpack(const uint8_t in[EX_FRAME_HEADER_SIZE],
  * writes; never raises SIGPIPE. -EPIPE when the peer is gone. */
 int ex_frame_send(int fd, const struct ex_frame_header *h, const void *payload,
                   uint32_t len);
+/* The same, with nfds (<= EX_FDS_MAX) fds attached to the frame; the
+ * caller keeps its own copies (close them once sent). -EINVAL for too
+ * many. */
+int ex_frame_send_fds(int fd, const struct ex_frame_header *h,
+                      const void *payload, uint32_t len, const int *fds,
+                      uint32_t nfds);
+/* Send an encoded buffer: its bytes and its fds (b->fds), which stay
+ * open in b. h->length must be b->len. */
+int ex_frame_send_buf(int fd, const struct ex_frame_header *h,
+                      const struct ex_buf *b);
 
 /* Receive one frame into `payload` (reset first). Blocks until a whole frame
  * arrives or the deadline passes.
@@ -84,10 +110,21 @@ int ex_frame_send(int fd, const struct ex_frame_header *h, const void *payload,
  *   watch_fd:    another fd (a pidfd) that ends the wait when readable,
  *                or -1
  * -EPIPE on EOF (peer closed), -ETIMEDOUT past the deadline, -ECHILD when
- * watch_fd became readable first, -EMSGSIZE/-EBADMSG from the header. */
+ * watch_fd became readable first, -EMSGSIZE/-EBADMSG from the header.
+ * A frame that comes with fds is refused (-EBADMSG, the fds closed): use
+ * ex_frame_recv_fds where values may travel out of band. */
 int ex_frame_recv(int fd, uint32_t max_payload, int64_t deadline_ms,
                   int watch_fd, struct ex_frame_header *h,
                   struct ex_buf *payload);
+/* ex_frame_recv that also accepts up to EX_FDS_MAX fds with the frame,
+ * received close-on-exec into payload->fds (ex_frame_recv refuses any fd).
+ * On any error every fd received is closed and payload->fds is empty:
+ * -EBADMSG for too many fds, truncated ancillary data (MSG_CTRUNC),
+ * anything but SCM_RIGHTS, or fds on a RELEASE/VIOLATION frame. On
+ * success the fds belong to payload (ex_decode_buf closes them). */
+int ex_frame_recv_fds(int fd, uint32_t max_payload, int64_t deadline_ms,
+                      int watch_fd, struct ex_frame_header *h,
+                      struct ex_buf *payload);
 
 /* CLOCK_MONOTONIC now, in milliseconds. */
 int64_t ex_now_ms(void);

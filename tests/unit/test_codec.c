@@ -1,4 +1,5 @@
-/* Unit tests for protocol/buf.c and protocol/codec.c.
+/* Unit tests for protocol/buf.c and protocol/codec.c (with the
+ * out-of-band tags of protocol/oob.c).
  *
  * Every decoder input lives in a heap block of exactly its own length, so
  * AddressSanitizer or valgrind reports any read past the end. */
@@ -8,14 +9,20 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "codec.h"
 #include "frame.h"
+#include "oob.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define OK(expr) assert_int_equal((expr), 0)
@@ -418,13 +425,17 @@ static void test_max_items(void **state)
                                  lim.max_items >= 5 ? 0 : -E2BIG);
 }
 
-/* A tuple holding the nested value and one of every other kind. */
+static void encode_stdlib(struct ex_buf *b);
+
+/* A tuple holding the nested value and one of every other kind (fd tags
+ * aside: they need a frame with fds). */
 static void encode_all_kinds(struct ex_buf *b)
 {
         static const uint8_t big[] = {1, 2, 3, 0xff};
 
-        OK(ex_put_container(b, EX_TAG_TUPLE, 9));
+        OK(ex_put_container(b, EX_TAG_TUPLE, 10));
         encode_nested(b);
+        encode_stdlib(b);
         OK(ex_put_bool(b, true));
         OK(ex_put_bigint(b, big, sizeof(big)));
         OK(ex_put_complex(b, 1, 2));
@@ -451,8 +462,8 @@ static void test_truncated_every_prefix(void **state)
 
 static void test_unknown_tags(void **state)
 {
-        static const uint8_t bad[] = {0x00, 0x0b, 0x0f, 0x15, 0x1f,
-                                      0x22, 0x2f, 0x31, 0x80, 0xff};
+        static const uint8_t bad[] = {0x00, 0x0e, 0x0f, 0x16, 0x1f, 0x22,
+                                      0x2f, 0x31, 0x3f, 0x49, 0x80, 0xff};
         struct ex_limits lim = ex_limits_default();
         uint8_t in[6] = {EX_TAG_LIST, 1, 0, 0, 0, EX_TAG_NONE};
 
@@ -640,6 +651,876 @@ static void test_trailing_and_past_end(void **state)
         ex_buf_free(&b);
 }
 
+/* ---- standard-library values ------------------------------------------ */
+
+#define DAY_US (86400ll * 1000000)
+#define SINT(a) ((struct ex_sint){(a), sizeof(a)})
+
+static const uint8_t uuid_bytes[16] = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc,
+                                       0x4d, 0xef, 0x80, 0x01, 0x02, 0x03,
+                                       0x04, 0x05, 0x06, 0xff};
+static const uint8_t s_m3[] = {0xfd}; /* -3 */
+static const uint8_t s_7[] = {7};
+static const uint8_t s_0[] = {0};
+static const uint8_t s_1[] = {1};
+static const uint8_t s_10[] = {10, 0, 0}; /* not minimal: still 10 */
+static const uint8_t s_big[20] = {1,  2,  3,  4,  5,  6,  7,  8,  9,   10,
+                                  11, 12, 13, 14, 15, 16, 17, 18, 19, 0x40};
+static const uint8_t s_big_pos[9] = {9, 8, 7, 6, 5, 4, 3, 2, 0x01};
+static const uint8_t s_neg_big[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0x80};
+
+static struct ex_tzinfo tz_fixed(int64_t off)
+{
+        return (struct ex_tzinfo){.kind = EX_TZ_FIXED, .offset_us = off};
+}
+
+static struct ex_tzinfo tz_named(const char *name, int64_t off)
+{
+        return (struct ex_tzinfo){.kind = EX_TZ_NAMED,
+                                  .offset_us = off,
+                                  .name = (const uint8_t *)name,
+                                  .name_len = (uint8_t)strlen(name)};
+}
+
+/* One of each standard-library kind, 19 items in a list; the last, a
+ * slice, nests a list and another slice. */
+static void encode_stdlib(struct ex_buf *b)
+{
+        struct ex_datetime v;
+        struct ex_timedelta td;
+        struct ex_tzinfo tz;
+
+        OK(ex_put_container(b, EX_TAG_LIST, 19));
+        OK(ex_put_ellipsis(b));
+        v = (struct ex_datetime){.year = 2024, .month = 2, .day = 29};
+        OK(ex_put_datetime(b, EX_TAG_DATE, &v));
+        v = (struct ex_datetime){.hour = 23,
+                                 .minute = 59,
+                                 .second = 59,
+                                 .fold = 1,
+                                 .microsecond = 999999};
+        OK(ex_put_datetime(b, EX_TAG_TIME, &v));
+        v = (struct ex_datetime){.tz = tz_fixed(-3600ll * 1000000)};
+        OK(ex_put_datetime(b, EX_TAG_TIME, &v));
+        v = (struct ex_datetime){9999, 12, 31, 23, 59, 59, 0, 999999,
+                                 tz_named("CET", 3600ll * 1000000)};
+        OK(ex_put_datetime(b, EX_TAG_DATETIME, &v));
+        v = (struct ex_datetime){
+                .year = 1, .month = 1, .day = 1, .tz = tz_named("", DAY_US - 1)};
+        OK(ex_put_datetime(b, EX_TAG_DATETIME, &v));
+        tz = tz_fixed(-(DAY_US - 1));
+        OK(ex_put_timezone(b, &tz));
+        tz = tz_named("h\xc3\xa9llo \xf0\x9f\x98\x80", 1);
+        OK(ex_put_timezone(b, &tz));
+        td = (struct ex_timedelta){-999999999, 0, 0};
+        OK(ex_put_timedelta(b, &td));
+        td = (struct ex_timedelta){999999999, 86399, 999999};
+        OK(ex_put_timedelta(b, &td));
+        OK(ex_put_decimal(b, "-1.5E+10", 8));
+        OK(ex_put_decimal(b, "sNaN42", 6));
+        OK(ex_put_decimal(b, "Infinity", 8));
+        OK(ex_put_uuid(b, uuid_bytes));
+        OK(ex_put_fraction(b, SINT(s_m3), SINT(s_7)));
+        OK(ex_put_fraction(b, SINT(s_big), SINT(s_big_pos)));
+        OK(ex_put_range(b, SINT(s_0), SINT(s_10), SINT(s_1)));
+        OK(ex_put_range(b, SINT(s_big), SINT(s_neg_big), SINT(s_m3)));
+        /* slice(None, [1], slice(..., 2, 3)) */
+        OK(ex_put_slice(b));
+        OK(ex_put_none(b));
+        OK(ex_put_container(b, EX_TAG_LIST, 1));
+        OK(ex_put_int(b, 1));
+        OK(ex_put_slice(b));
+        OK(ex_put_ellipsis(b));
+        OK(ex_put_int(b, 2));
+        OK(ex_put_int(b, 3));
+}
+
+/* [bytes in fd 1 (65536), bytearray in fd 0 (100)]: two fds, both named. */
+static void encode_fd_tags(struct ex_buf *b)
+{
+        OK(ex_put_container(b, EX_TAG_LIST, 2));
+        OK(ex_put_fd_blob(b, EX_TAG_BYTES_FD, 1, 65536));
+        OK(ex_put_fd_blob(b, EX_TAG_BYTEARRAY_FD, 0, 100));
+}
+
+static void next_dt(struct dec *d, uint8_t tag, const struct ex_datetime *want)
+{
+        const struct ex_datetime *got = &d->it.v.dt;
+
+        next(d, tag);
+        if (tag == EX_TAG_DATE || tag == EX_TAG_DATETIME) {
+                assert_int_equal(got->year, want->year);
+                assert_int_equal(got->month, want->month);
+                assert_int_equal(got->day, want->day);
+        }
+        if (tag == EX_TAG_TIME || tag == EX_TAG_DATETIME) {
+                assert_int_equal(got->hour, want->hour);
+                assert_int_equal(got->minute, want->minute);
+                assert_int_equal(got->second, want->second);
+                assert_int_equal(got->microsecond, want->microsecond);
+                assert_int_equal(got->fold, want->fold);
+        }
+        if (tag != EX_TAG_DATE) {
+                assert_int_equal(got->tz.kind, want->tz.kind);
+                if (want->tz.kind != EX_TZ_NONE)
+                        assert_true(got->tz.offset_us == want->tz.offset_us);
+                if (want->tz.kind == EX_TZ_NAMED) {
+                        assert_int_equal(got->tz.name_len, want->tz.name_len);
+                        if (want->tz.name_len)
+                                assert_memory_equal(got->tz.name,
+                                                    want->tz.name,
+                                                    want->tz.name_len);
+                }
+        }
+}
+
+static void next_ints(struct dec *d, uint8_t tag, const struct ex_sint *want,
+                      int count)
+{
+        next(d, tag);
+        for (int i = 0; i < count; i++) {
+                assert_int_equal(d->it.v.ints[i].n, want[i].n);
+                assert_memory_equal(d->it.v.ints[i].le, want[i].le,
+                                    want[i].n);
+        }
+}
+
+static void next_td(struct dec *d, int32_t days, int32_t s, int32_t us)
+{
+        next(d, EX_TAG_TIMEDELTA);
+        assert_int_equal(d->it.v.td.days, days);
+        assert_int_equal(d->it.v.td.seconds, s);
+        assert_int_equal(d->it.v.td.microseconds, us);
+}
+
+static void test_roundtrip_stdlib(void **state)
+{
+        struct ex_limits lim = ex_limits_default();
+        struct ex_buf b = {0};
+        struct dec d;
+        struct ex_datetime want;
+        const struct ex_sint fr1[] = {SINT(s_m3), SINT(s_7)};
+        const struct ex_sint fr2[] = {SINT(s_big), SINT(s_big_pos)};
+        const struct ex_sint rg1[] = {SINT(s_0), SINT(s_10), SINT(s_1)};
+        const struct ex_sint rg2[] = {SINT(s_big), SINT(s_neg_big),
+                                      SINT(s_m3)};
+
+        (void)state;
+        encode_stdlib(&b);
+        dec_open(&d, &b, &lim);
+        next_count(&d, EX_TAG_LIST, 19);
+        next(&d, EX_TAG_ELLIPSIS);
+        want = (struct ex_datetime){.year = 2024, .month = 2, .day = 29};
+        next_dt(&d, EX_TAG_DATE, &want);
+        want = (struct ex_datetime){.hour = 23,
+                                    .minute = 59,
+                                    .second = 59,
+                                    .fold = 1,
+                                    .microsecond = 999999};
+        next_dt(&d, EX_TAG_TIME, &want);
+        want = (struct ex_datetime){.tz = tz_fixed(-3600ll * 1000000)};
+        next_dt(&d, EX_TAG_TIME, &want);
+        want = (struct ex_datetime){9999, 12, 31, 23, 59, 59, 0, 999999,
+                                    tz_named("CET", 3600ll * 1000000)};
+        next_dt(&d, EX_TAG_DATETIME, &want);
+        want = (struct ex_datetime){
+                .year = 1, .month = 1, .day = 1, .tz = tz_named("", DAY_US - 1)};
+        next_dt(&d, EX_TAG_DATETIME, &want);
+        want = (struct ex_datetime){.tz = tz_fixed(-(DAY_US - 1))};
+        next_dt(&d, EX_TAG_TIMEZONE, &want);
+        want = (struct ex_datetime){
+                .tz = tz_named("h\xc3\xa9llo \xf0\x9f\x98\x80", 1)};
+        next_dt(&d, EX_TAG_TIMEZONE, &want);
+        next_td(&d, -999999999, 0, 0);
+        next_td(&d, 999999999, 86399, 999999);
+        next_blob(&d, EX_TAG_DECIMAL, "-1.5E+10", 8);
+        next_blob(&d, EX_TAG_DECIMAL, "sNaN42", 6);
+        next_blob(&d, EX_TAG_DECIMAL, "Infinity", 8);
+        next_blob(&d, EX_TAG_UUID, uuid_bytes, 16);
+        next_ints(&d, EX_TAG_FRACTION, fr1, 2);
+        next_ints(&d, EX_TAG_FRACTION, fr2, 2);
+        next_ints(&d, EX_TAG_RANGE, rg1, 3);
+        next_ints(&d, EX_TAG_RANGE, rg2, 3);
+        /* A slice nests like a three-item container. */
+        next_count(&d, EX_TAG_SLICE, 3);
+        assert_int_equal(d.r.depth, 2);
+        next(&d, EX_TAG_NONE);
+        next_count(&d, EX_TAG_LIST, 1);
+        next(&d, EX_TAG_INT);
+        next_count(&d, EX_TAG_SLICE, 3);
+        assert_int_equal(d.r.depth, 3);
+        next(&d, EX_TAG_ELLIPSIS);
+        next(&d, EX_TAG_INT);
+        next(&d, EX_TAG_INT);
+        assert_int_equal(d.r.depth, 0);
+        dec_done(&d);
+
+        /* The bytes on the wire, for one of each fixed layout. */
+        ex_buf_reset(&b);
+        want = (struct ex_datetime){2024, 2, 29, 13, 14, 15, 1, 0x010203,
+                                    tz_named("X", -1)};
+        OK(ex_put_datetime(&b, EX_TAG_DATETIME, &want));
+        {
+                static const uint8_t wire[] = {
+                        EX_TAG_DATETIME, 0xe8, 0x07, 2, 29, 13, 14, 15,
+                        0x03, 0x02, 0x01, 0x00, 1, EX_TZ_NAMED, 0xff, 0xff,
+                        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 'X'};
+
+                assert_int_equal(b.len, sizeof(wire));
+                assert_memory_equal(b.data, wire, sizeof(wire));
+        }
+        ex_buf_free(&b);
+}
+
+static void test_stdlib_field_checks(void **state)
+{
+        static const uint8_t last_day[12] = {31, 28, 31, 30, 31, 30,
+                                             31, 31, 30, 31, 30, 31};
+        struct ex_tzinfo tz;
+
+        (void)state;
+        for (unsigned m = 1; m <= 12; m++) {
+                assert_true(ex_date_valid(2023, m, last_day[m - 1]));
+                assert_false(ex_date_valid(2023, m, last_day[m - 1] + 1u));
+                assert_true(ex_date_valid(2023, m, 1));
+                assert_false(ex_date_valid(2023, m, 0));
+        }
+        /* Leap years: every 4th, not every 100th, every 400th. */
+        assert_true(ex_date_valid(2024, 2, 29));
+        assert_true(ex_date_valid(2000, 2, 29));
+        assert_false(ex_date_valid(1900, 2, 29));
+        assert_false(ex_date_valid(2023, 2, 29));
+        assert_true(ex_date_valid(1, 1, 1));
+        assert_true(ex_date_valid(9999, 12, 31));
+        assert_false(ex_date_valid(0, 1, 1));
+        assert_false(ex_date_valid(10000, 1, 1));
+        assert_false(ex_date_valid(2023, 0, 1));
+        assert_false(ex_date_valid(2023, 13, 1));
+
+        assert_true(ex_time_valid(0, 0, 0, 0, 0));
+        assert_true(ex_time_valid(23, 59, 59, 999999, 1));
+        assert_false(ex_time_valid(24, 0, 0, 0, 0));
+        assert_false(ex_time_valid(0, 60, 0, 0, 0));
+        assert_false(ex_time_valid(0, 0, 60, 0, 0));
+        assert_false(ex_time_valid(0, 0, 0, 1000000, 0));
+        assert_false(ex_time_valid(0, 0, 0, 0, 2));
+
+        assert_true(ex_timedelta_valid(0, 0, 0));
+        assert_true(ex_timedelta_valid(-999999999, 0, 0));
+        assert_true(ex_timedelta_valid(999999999, 86399, 999999));
+        assert_false(ex_timedelta_valid(-1000000000, 0, 0));
+        assert_false(ex_timedelta_valid(1000000000, 0, 0));
+        assert_false(ex_timedelta_valid(0, -1, 0));
+        assert_false(ex_timedelta_valid(0, 86400, 0));
+        assert_false(ex_timedelta_valid(0, 0, -1));
+        assert_false(ex_timedelta_valid(0, 0, 1000000));
+
+        tz = (struct ex_tzinfo){.kind = EX_TZ_NONE};
+        assert_true(ex_tzinfo_valid(&tz, true));
+        assert_false(ex_tzinfo_valid(&tz, false));
+        tz.kind = 3;
+        assert_false(ex_tzinfo_valid(&tz, true));
+        /* Strictly within a day, both ways. */
+        tz = tz_fixed(DAY_US - 1);
+        assert_true(ex_tzinfo_valid(&tz, false));
+        tz = tz_fixed(-(DAY_US - 1));
+        assert_true(ex_tzinfo_valid(&tz, false));
+        tz = tz_fixed(DAY_US);
+        assert_false(ex_tzinfo_valid(&tz, false));
+        tz = tz_fixed(-DAY_US);
+        assert_false(ex_tzinfo_valid(&tz, false));
+        tz = tz_fixed(INT64_MIN);
+        assert_false(ex_tzinfo_valid(&tz, false));
+        tz = tz_named("UTC", 0);
+        assert_true(ex_tzinfo_valid(&tz, false));
+        tz = tz_named("\xed\xa0\x80", 0); /* a surrogate */
+        assert_false(ex_tzinfo_valid(&tz, false));
+        tz = tz_named("UTC", DAY_US);
+        assert_false(ex_tzinfo_valid(&tz, false));
+}
+
+/* A hand-built input. */
+struct raw {
+        uint8_t b[400];
+        size_t n;
+};
+
+static void r8(struct raw *r, uint8_t v)
+{
+        assert_true(r->n < sizeof(r->b));
+        r->b[r->n++] = v;
+}
+
+static void rle(struct raw *r, uint64_t v, int bytes)
+{
+        for (int i = 0; i < bytes; i++)
+                r8(r, (uint8_t)(v >> (8 * i)));
+}
+
+static void rmem(struct raw *r, const void *p, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                r8(r, ((const uint8_t *)p)[i]);
+}
+
+static void rdate(struct raw *r, unsigned y, unsigned m, unsigned d)
+{
+        rle(r, y, 2);
+        r8(r, (uint8_t)m);
+        r8(r, (uint8_t)d);
+}
+
+static void rtime(struct raw *r, unsigned h, unsigned mi, unsigned s,
+                  uint32_t us, unsigned fold)
+{
+        r8(r, (uint8_t)h);
+        r8(r, (uint8_t)mi);
+        r8(r, (uint8_t)s);
+        rle(r, us, 4);
+        r8(r, (uint8_t)fold);
+}
+
+static void rtz(struct raw *r, uint8_t kind, int64_t off, const char *name,
+                size_t name_len)
+{
+        r8(r, kind);
+        if (kind == EX_TZ_FIXED || kind == EX_TZ_NAMED)
+                rle(r, (uint64_t)off, 8);
+        if (kind == EX_TZ_NAMED) {
+                r8(r, (uint8_t)name_len);
+                rmem(r, name, name_len);
+        }
+}
+
+static void rsint(struct raw *r, const void *le, uint32_t n)
+{
+        rle(r, n, 4);
+        rmem(r, le, n);
+}
+
+static int check_raw(const struct raw *r, const struct ex_limits *lim)
+{
+        return validate_exact(r->b, r->n, lim);
+}
+
+#define EXPECT(want, ...)                                                      \
+        do {                                                                   \
+                struct raw r_ = {.n = 0};                                      \
+                struct raw *r = &r_;                                           \
+                __VA_ARGS__;                                                   \
+                assert_int_equal(check_raw(r, &lim), (want));                  \
+        } while (0)
+
+static void test_stdlib_malformed(void **state)
+{
+        struct ex_limits lim = ex_limits_default();
+        static const uint8_t zero2[] = {0, 0}, neg[] = {0xff};
+
+        (void)state;
+        /* date */
+        EXPECT(0, r8(r, EX_TAG_DATE); rdate(r, 2024, 2, 29));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_DATE); rdate(r, 2023, 2, 29));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_DATE); rdate(r, 0, 1, 1));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_DATE); rdate(r, 10000, 1, 1));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_DATE); rdate(r, 65535, 1, 1));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_DATE); rdate(r, 2000, 0, 1));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_DATE); rdate(r, 2000, 13, 1));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_DATE); rdate(r, 2000, 4, 31));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_DATE); rdate(r, 2000, 1, 0));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_DATE); rdate(r, 2000, 1, 255));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_DATE); rle(r, 2000, 2); r8(r, 1));
+        /* time: every field out of range, then the tz */
+        EXPECT(0, r8(r, EX_TAG_TIME); rtime(r, 23, 59, 59, 999999, 1);
+               rtz(r, 0, 0, NULL, 0));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIME); rtime(r, 24, 0, 0, 0, 0);
+               rtz(r, 0, 0, NULL, 0));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIME); rtime(r, 0, 60, 0, 0, 0);
+               rtz(r, 0, 0, NULL, 0));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIME); rtime(r, 0, 0, 60, 0, 0);
+               rtz(r, 0, 0, NULL, 0));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIME); rtime(r, 0, 0, 0, 1000000, 0);
+               rtz(r, 0, 0, NULL, 0));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIME); rtime(r, 0, 0, 0, UINT32_MAX, 0);
+               rtz(r, 0, 0, NULL, 0));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIME); rtime(r, 0, 0, 0, 0, 2);
+               rtz(r, 0, 0, NULL, 0));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIME); rtime(r, 0, 0, 0, 0, 0);
+               rtz(r, 3, 0, NULL, 0));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIME); rtime(r, 0, 0, 0, 0, 0));
+        EXPECT(0, r8(r, EX_TAG_TIME); rtime(r, 0, 0, 0, 0, 0);
+               rtz(r, EX_TZ_FIXED, DAY_US - 1, NULL, 0));
+        EXPECT(0, r8(r, EX_TAG_TIME); rtime(r, 0, 0, 0, 0, 0);
+               rtz(r, EX_TZ_FIXED, -(DAY_US - 1), NULL, 0));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIME); rtime(r, 0, 0, 0, 0, 0);
+               rtz(r, EX_TZ_FIXED, DAY_US, NULL, 0));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIME); rtime(r, 0, 0, 0, 0, 0);
+               rtz(r, EX_TZ_FIXED, -DAY_US, NULL, 0));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIME); rtime(r, 0, 0, 0, 0, 0);
+               rtz(r, EX_TZ_FIXED, INT64_MIN, NULL, 0));
+        /* tz names: strict UTF-8, and all there */
+        EXPECT(0, r8(r, EX_TAG_TIMEZONE);
+               rtz(r, EX_TZ_NAMED, 0, "\xc3\xa9t\xc3\xa9", 6));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIMEZONE);
+               rtz(r, EX_TZ_NAMED, 0, "\xc3", 1));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIMEZONE);
+               rtz(r, EX_TZ_NAMED, 0, "\xed\xa0\x80", 3));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIMEZONE);
+               rtz(r, EX_TZ_NAMED, 0, "\xc0\x80", 2));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIMEZONE);
+               rtz(r, EX_TZ_NAMED, 0, "\xff", 1));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIMEZONE); r8(r, EX_TZ_NAMED);
+               rle(r, 0, 8); r8(r, 5); rmem(r, "abc", 3));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIMEZONE); r8(r, EX_TZ_NAMED);
+               rle(r, 0, 8));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIMEZONE); r8(r, EX_TZ_FIXED);
+               rle(r, 0, 7));
+        /* a bare timezone is never "none" */
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIMEZONE); rtz(r, EX_TZ_NONE, 0, NULL, 0));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIMEZONE);
+               rtz(r, EX_TZ_NAMED, DAY_US, "x", 1));
+        /* datetime: a bad date, a bad time or a bad tz */
+        EXPECT(0, r8(r, EX_TAG_DATETIME); rdate(r, 1, 1, 1);
+               rtime(r, 0, 0, 0, 0, 0); rtz(r, EX_TZ_NAMED, 1, "", 0));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_DATETIME); rdate(r, 1900, 2, 29);
+               rtime(r, 0, 0, 0, 0, 0); rtz(r, 0, 0, NULL, 0));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_DATETIME); rdate(r, 1, 1, 1);
+               rtime(r, 0, 0, 0, 0, 7); rtz(r, 0, 0, NULL, 0));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_DATETIME); rdate(r, 1, 1, 1);
+               rtime(r, 0, 0, 0, 0, 0); rtz(r, EX_TZ_NAMED, 0, "\x80", 1));
+        /* timedelta, normalised */
+        EXPECT(0, r8(r, EX_TAG_TIMEDELTA); rle(r, (uint32_t)-999999999, 4);
+               rle(r, 86399, 4); rle(r, 999999, 4));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIMEDELTA); rle(r, 1000000000, 4);
+               rle(r, 0, 4); rle(r, 0, 4));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIMEDELTA);
+               rle(r, (uint32_t)-1000000000, 4); rle(r, 0, 4); rle(r, 0, 4));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIMEDELTA); rle(r, 0, 4);
+               rle(r, 86400, 4); rle(r, 0, 4));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIMEDELTA); rle(r, 0, 4);
+               rle(r, (uint32_t)-1, 4); rle(r, 0, 4));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIMEDELTA); rle(r, 0, 4); rle(r, 0, 4);
+               rle(r, 1000000, 4));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIMEDELTA); rle(r, 0, 4); rle(r, 0, 4);
+               rle(r, (uint32_t)-1, 4));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_TIMEDELTA); rle(r, 0, 4); rle(r, 0, 4);
+               rle(r, 0, 3));
+        /* uuid: 16 bytes, all there */
+        EXPECT(0, r8(r, EX_TAG_UUID); rmem(r, uuid_bytes, 16));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_UUID); rmem(r, uuid_bytes, 15));
+        /* fraction: denominator > 0, non-empty sints within the cap */
+        EXPECT(0, r8(r, EX_TAG_FRACTION); rsint(r, neg, 1); rsint(r, s_7, 1));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_FRACTION); rsint(r, s_1, 1);
+               rsint(r, zero2, 2));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_FRACTION); rsint(r, s_1, 1);
+               rsint(r, neg, 1));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_FRACTION); rsint(r, s_1, 1);
+               rsint(r, s_neg_big, 9));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_FRACTION); rsint(r, s_1, 0);
+               rsint(r, s_7, 1));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_FRACTION); rsint(r, s_1, 1));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_FRACTION); rsint(r, s_1, 1);
+               rle(r, 2, 4); r8(r, 1));
+        /* range: step != 0 */
+        EXPECT(0, r8(r, EX_TAG_RANGE); rsint(r, s_0, 1); rsint(r, s_0, 1);
+               rsint(r, neg, 1));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_RANGE); rsint(r, s_0, 1);
+               rsint(r, s_10, 3); rsint(r, zero2, 2));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_RANGE); rsint(r, s_0, 1);
+               rsint(r, s_10, 3); rsint(r, s_1, 0));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_RANGE); rsint(r, s_0, 1);
+               rsint(r, s_10, 3));
+        /* decimal: only literals */
+        EXPECT(0, r8(r, EX_TAG_DECIMAL); rle(r, 3, 4); rmem(r, "1.5", 3));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_DECIMAL); rle(r, 3, 4);
+               rmem(r, "1,5", 3));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_DECIMAL); rle(r, 0, 4));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_DECIMAL); rle(r, 4, 4);
+               rmem(r, "1.5", 3));
+        /* slice: three items, nesting like a container */
+        EXPECT(0, r8(r, EX_TAG_SLICE); r8(r, EX_TAG_NONE); r8(r, EX_TAG_NONE);
+               r8(r, EX_TAG_ELLIPSIS));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_SLICE); r8(r, EX_TAG_NONE);
+               r8(r, EX_TAG_NONE));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_SLICE); r8(r, EX_TAG_NONE);
+               r8(r, EX_TAG_NONE); r8(r, EX_TAG_NONE); r8(r, EX_TAG_NONE));
+        EXPECT(-EBADMSG, r8(r, EX_TAG_SLICE));
+        /* Caps: big ints, the depth and the item count apply. */
+        lim.max_bigint_bytes = 2;
+        EXPECT(0, r8(r, EX_TAG_RANGE); rsint(r, zero2, 2); rsint(r, s_1, 1);
+               rsint(r, s_1, 1));
+        EXPECT(-E2BIG, r8(r, EX_TAG_RANGE); rsint(r, s_10, 3);
+               rsint(r, s_1, 1); rsint(r, s_1, 1));
+        EXPECT(-E2BIG, r8(r, EX_TAG_FRACTION); rsint(r, s_1, 1);
+               rsint(r, s_10, 3));
+        lim = ex_limits_default();
+        lim.max_depth = 1;
+        EXPECT(0, r8(r, EX_TAG_SLICE); r8(r, EX_TAG_NONE); r8(r, EX_TAG_NONE);
+               r8(r, EX_TAG_NONE));
+        EXPECT(-ELOOP, r8(r, EX_TAG_SLICE); r8(r, EX_TAG_SLICE);
+               r8(r, EX_TAG_NONE); r8(r, EX_TAG_NONE); r8(r, EX_TAG_NONE);
+               r8(r, EX_TAG_NONE); r8(r, EX_TAG_NONE));
+        EXPECT(-ELOOP, r8(r, EX_TAG_LIST); rle(r, 1, 4); r8(r, EX_TAG_SLICE);
+               r8(r, EX_TAG_NONE); r8(r, EX_TAG_NONE); r8(r, EX_TAG_NONE));
+        lim = ex_limits_default();
+        lim.max_items = 3;
+        EXPECT(-E2BIG, r8(r, EX_TAG_SLICE); r8(r, EX_TAG_NONE);
+               r8(r, EX_TAG_NONE); r8(r, EX_TAG_NONE));
+        lim.max_bytes_len = 2;
+        lim.max_items = 10;
+        EXPECT(-E2BIG, r8(r, EX_TAG_DECIMAL); rle(r, 3, 4); rmem(r, "1.5", 3));
+}
+
+struct dec_case {
+        const char *s;
+        bool ok;
+};
+
+static void test_decimal_literals(void **state)
+{
+        static const struct dec_case cases[] = {
+                {"0", true},
+                {"-0", true},
+                {"+12.50", true},
+                {"1.", true},
+                {".5", true},
+                {"1E+5", true},
+                {"1e-7", true},
+                {"-1.23E+999999999999999999", true},
+                {"1E+12345678901234567890", true}, /* 20 digits */
+                {"1E+123456789012345678901", false},
+                {"Infinity", true},
+                {"-inf", true},
+                {"+INFINITY", true},
+                {"NaN", true},
+                {"-nan", true},
+                {"NaN123", true},
+                {"sNaN", true},
+                {"-sNaN42", true},
+                {"", false},
+                {"+", false},
+                {"-", false},
+                {".", false},
+                {"1e", false},
+                {"1e+", false},
+                {"e5", false},
+                {".e5", false},
+                {"1.2.3", false},
+                {" 1", false},
+                {"1 ", false},
+                {"1_000", false},
+                {"0x10", false},
+                {"Infinit", false},
+                {"Infinityy", false},
+                {"in", false},
+                {"NaNx", false},
+                {"NaN1.5", false},
+                {"sNaN-1", false},
+                {"nan nan", false},
+                {"1\xd9\xa3", false}, /* an Arabic-Indic digit */
+                {"1e5.5", false},
+                {"--1", false},
+        };
+        struct ex_limits lim = ex_limits_default();
+        struct ex_buf b = {0};
+
+        (void)state;
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                size_t n = strlen(cases[i].s);
+                uint8_t *c = exact(cases[i].s, n);
+
+                assert_int_equal(ex_decimal_literal_valid(c, n), cases[i].ok);
+                free(c);
+                ex_buf_reset(&b);
+                assert_int_equal(ex_put_decimal(&b, cases[i].s, n),
+                                 cases[i].ok ? 0 : -EINVAL);
+                if (!cases[i].ok) {
+                        assert_int_equal(b.len, 0);
+                        /* The reader refuses what the encoder would. */
+                        OK(ex_put_blob(&b, EX_TAG_STR, cases[i].s, n));
+                        b.data[0] = EX_TAG_DECIMAL;
+                }
+                assert_int_equal(validate_exact(b.data, b.len, &lim),
+                                 cases[i].ok ? 0 : -EBADMSG);
+        }
+        ex_buf_free(&b);
+}
+
+static void test_stdlib_encoder_errors(void **state)
+{
+        struct ex_buf b = {0};
+        struct ex_datetime v = {.year = 2023, .month = 2, .day = 29};
+        struct ex_timedelta td = {0, 86400, 0};
+        struct ex_tzinfo tz = {.kind = EX_TZ_NONE};
+        const struct ex_sint empty = {s_1, 0};
+
+        (void)state;
+        /* Refused, and nothing written. */
+        assert_int_equal(ex_put_datetime(&b, EX_TAG_DATE, &v), -EINVAL);
+        assert_int_equal(ex_put_datetime(&b, EX_TAG_DATETIME, &v), -EINVAL);
+        v = (struct ex_datetime){.year = 2024, .month = 2, .day = 29};
+        OK(ex_put_datetime(&b, EX_TAG_DATE, &v));
+        /* a time of 00:00 with no tz is fine, fold 2 is not */
+        v.fold = 2;
+        assert_int_equal(ex_put_datetime(&b, EX_TAG_TIME, &v), -EINVAL);
+        v.fold = 0;
+        v.tz = tz_fixed(DAY_US);
+        assert_int_equal(ex_put_datetime(&b, EX_TAG_DATETIME, &v), -EINVAL);
+        v.tz = tz_named("\xc3", 0);
+        assert_int_equal(ex_put_datetime(&b, EX_TAG_TIME, &v), -EINVAL);
+        assert_int_equal(ex_put_datetime(&b, EX_TAG_TIMEZONE, &v), -EINVAL);
+        assert_int_equal(ex_put_timezone(&b, &tz), -EINVAL);
+        tz = tz_fixed(-DAY_US);
+        assert_int_equal(ex_put_timezone(&b, &tz), -EINVAL);
+        assert_int_equal(ex_put_timedelta(&b, &td), -EINVAL);
+        assert_int_equal(ex_put_decimal(&b, "1e", 2), -EINVAL);
+        assert_int_equal(ex_put_fraction(&b, SINT(s_1), SINT(s_0)), -EINVAL);
+        assert_int_equal(ex_put_fraction(&b, SINT(s_1), SINT(s_m3)), -EINVAL);
+        assert_int_equal(ex_put_fraction(&b, empty, SINT(s_1)), -EINVAL);
+        assert_int_equal(ex_put_fraction(&b, SINT(s_1), empty), -EINVAL);
+        assert_int_equal(ex_put_range(&b, SINT(s_1), SINT(s_1), SINT(s_0)),
+                         -EINVAL);
+        assert_int_equal(ex_put_range(&b, empty, SINT(s_1), SINT(s_1)),
+                         -EINVAL);
+        assert_int_equal(ex_put_fd_blob(&b, EX_TAG_BYTES, 0, 1), -EINVAL);
+        assert_int_equal(ex_put_fd_blob(&b, EX_TAG_BYTES_FD, 0, 0), -EINVAL);
+        assert_int_equal(b.len, 5); /* only the date */
+
+        /* A full buffer: a fraction is all or nothing. */
+        ex_buf_free(&b);
+        ex_buf_init(&b, 12);
+        assert_int_equal(ex_put_fraction(&b, SINT(s_big), SINT(s_7)),
+                         -EMSGSIZE);
+        assert_int_equal(b.len, 0);
+        OK(ex_put_fraction(&b, SINT(s_1), SINT(s_7)));
+        assert_int_equal(b.len, 11);
+        ex_buf_free(&b);
+}
+
+static void test_fd_tags(void **state)
+{
+        struct ex_fds fake = {.n = 2, .fd = {-1, -1}};
+        struct ex_limits lim = ex_limits_default();
+        struct ex_buf b = {0};
+        struct dec d;
+
+        (void)state;
+        encode_fd_tags(&b);
+        d.copy = exact(b.data, b.len);
+        ex_reader_init(&d.r, d.copy, b.len, &lim);
+        ex_reader_use_fds(&d.r, &fake);
+        next_count(&d, EX_TAG_LIST, 2);
+        next(&d, EX_TAG_BYTES_FD);
+        assert_int_equal(d.it.v.fd.index, 1);
+        assert_true(d.it.v.fd.n == 65536);
+        next(&d, EX_TAG_BYTEARRAY_FD);
+        assert_int_equal(d.it.v.fd.index, 0);
+        assert_true(d.it.v.fd.n == 100);
+        assert_true(d.r.oob_bytes == 65636);
+        dec_done(&d);
+
+        /* Without the fds (or with fewer) the index is out of range. */
+        assert_int_equal(validate_exact(b.data, b.len, &lim), -EBADMSG);
+        fake.n = 1;
+        assert_int_equal(ex_validate_fds(b.data, b.len, &fake, &lim),
+                         -EBADMSG);
+        /* An fd nobody names makes the frame malformed. */
+        fake.n = 3;
+        assert_int_equal(ex_validate_fds(b.data, b.len, &fake, &lim),
+                         -EBADMSG);
+        fake.n = 2;
+        OK(ex_validate_fds(b.data, b.len, &fake, &lim));
+        /* The out-of-band total is capped per value. */
+        lim.max_oob_bytes = 65636;
+        OK(ex_validate_fds(b.data, b.len, &fake, &lim));
+        lim.max_oob_bytes = 65635;
+        assert_int_equal(ex_validate_fds(b.data, b.len, &fake, &lim), -E2BIG);
+        lim.max_oob_bytes = 100;
+        assert_int_equal(ex_validate_fds(b.data, b.len, &fake, &lim), -E2BIG);
+        lim = ex_limits_default();
+
+        /* The same index twice. */
+        ex_buf_reset(&b);
+        OK(ex_put_container(&b, EX_TAG_LIST, 2));
+        OK(ex_put_fd_blob(&b, EX_TAG_BYTES_FD, 0, 1));
+        OK(ex_put_fd_blob(&b, EX_TAG_BYTES_FD, 0, 1));
+        assert_int_equal(ex_validate_fds(b.data, b.len, &fake, &lim),
+                         -EBADMSG);
+
+        /* Zero bytes out of band is not a value. */
+        {
+                static const uint8_t zero_len[] = {EX_TAG_BYTES_FD, 0, 0, 0,
+                                                   0, 0, 0, 0, 0, 0, 0, 0, 0};
+                fake.n = 1;
+                assert_int_equal(ex_validate_fds(zero_len, sizeof(zero_len),
+                                                 &fake, &lim),
+                                 -EBADMSG);
+        }
+
+        /* 64 fds, each named once: the whole bitmap. */
+        ex_buf_reset(&b);
+        OK(ex_put_container(&b, EX_TAG_TUPLE, EX_FDS_MAX));
+        for (uint32_t i = 0; i < EX_FDS_MAX; i++)
+                OK(ex_put_fd_blob(&b, i % 2 ? EX_TAG_BYTES_FD
+                                            : EX_TAG_BYTEARRAY_FD,
+                                  EX_FDS_MAX - 1 - i, 1));
+        fake.n = EX_FDS_MAX;
+        OK(ex_validate_fds(b.data, b.len, &fake, &lim));
+        /* Claiming more fds than a frame may hold does not widen it. */
+        fake.n = EX_FDS_MAX + 5;
+        OK(ex_validate_fds(b.data, b.len, &fake, &lim));
+        ex_buf_free(&b);
+}
+
+static void test_fd_tags_truncated(void **state)
+{
+        const struct ex_fds fake = {.n = 2, .fd = {-1, -1}};
+        struct ex_limits lim = ex_limits_default();
+        struct ex_buf b = {0};
+
+        (void)state;
+        encode_fd_tags(&b);
+        for (size_t n = 0; n < b.len; n++) {
+                uint8_t *c = exact(b.data, n);
+
+                assert_int_equal(ex_validate_fds(c, n, &fake, &lim), -EBADMSG);
+                free(c);
+        }
+        ex_buf_free(&b);
+}
+
+static int count_open_fds(void)
+{
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *e;
+        int n = 0;
+
+        assert_non_null(d);
+        while ((e = readdir(d)))
+                if (e->d_name[0] != '.')
+                        n++;
+        closedir(d);
+        return n - 1; /* the directory's own fd */
+}
+
+static void test_blob_oob(void **state)
+{
+        const size_t n = EX_OOB_MIN + 12345;
+        struct ex_limits lim = ex_limits_default();
+        struct ex_buf b = {0};
+        struct ex_reader r;
+        struct ex_item it;
+        uint8_t *data = malloc(n), *back = malloc(n);
+        int before = count_open_fds(), seals, fd;
+        pid_t pid;
+        int status;
+
+        (void)state;
+        assert_non_null(data);
+        assert_non_null(back);
+        for (size_t i = 0; i < n; i++)
+                data[i] = (uint8_t)(i * 7 + (i >> 13));
+        OK(ex_put_container(&b, EX_TAG_LIST, 2));
+        OK(ex_put_blob_oob(&b, EX_TAG_BYTES, data, n, EX_OOB_MAX_DEFAULT));
+        OK(ex_put_blob_oob(&b, EX_TAG_BYTEARRAY, data, 10, EX_OOB_MAX_DEFAULT));
+        assert_int_equal(b.fds.n, 2);
+        assert_true(b.fds.bytes == n + 10);
+        assert_int_equal(count_open_fds(), before + 2);
+        assert_int_equal(b.len, 5 + 13 + 13);
+        OK(ex_validate_fds(b.data, b.len, &b.fds, &lim));
+
+        ex_reader_init(&r, b.data, b.len, &lim);
+        ex_reader_use_fds(&r, &b.fds);
+        OK(ex_read(&r, &it));
+        OK(ex_read(&r, &it));
+        assert_int_equal(it.tag, EX_TAG_BYTES_FD);
+        assert_int_equal(it.v.fd.index, 0);
+        assert_true(it.v.fd.n == n);
+        fd = b.fds.fd[it.v.fd.index];
+        /* Sealed for good, close-on-exec, exactly n bytes. */
+        seals = fcntl(fd, F_GET_SEALS);
+        assert_int_equal(seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+                                  F_SEAL_SEAL),
+                         F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+                                 F_SEAL_SEAL);
+        assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+        OK(ex_oob_check(fd, n));
+        assert_int_equal(ex_oob_check(fd, n - 1), -EBADMSG);
+        assert_int_equal(ex_oob_check(fd, n + 1), -EBADMSG);
+        assert_int_equal(pwrite(fd, "x", 1, 0), -1);
+        assert_int_equal(errno, EPERM);
+        OK(ex_oob_read(fd, back, n));
+        assert_memory_equal(back, data, n);
+        /* A prefix reads fine; past the end it fails. */
+        assert_int_equal(ex_oob_read(fd, back, 11), 0);
+        OK(ex_read(&r, &it));
+        assert_int_equal(it.tag, EX_TAG_BYTEARRAY_FD);
+        assert_int_equal(ex_oob_read(b.fds.fd[1], back, 11), -EBADMSG);
+        OK(ex_reader_finish(&r));
+
+        /* Refusals leave the buffer as it was. */
+        {
+                size_t len = b.len;
+
+                assert_int_equal(ex_put_blob_oob(&b, EX_TAG_STR, data, 10,
+                                                 EX_OOB_MAX_DEFAULT),
+                                 -EINVAL);
+                assert_int_equal(ex_put_blob_oob(&b, EX_TAG_BYTES, data, 0,
+                                                 EX_OOB_MAX_DEFAULT),
+                                 -EINVAL);
+                /* n + 10 bytes are out already: the cap counts them. */
+                assert_int_equal(ex_put_blob_oob(&b, EX_TAG_BYTES, data, 1,
+                                                 n + 10),
+                                 -E2BIG);
+                OK(ex_put_blob_oob(&b, EX_TAG_BYTES, data, 1, n + 11));
+                assert_int_equal(b.len, len + 13);
+                assert_int_equal(b.fds.n, 3);
+        }
+        /* No more than EX_FDS_MAX per buffer. */
+        while (b.fds.n < EX_FDS_MAX)
+                OK(ex_put_blob_oob(&b, EX_TAG_BYTES, data, 1,
+                                   EX_OOB_MAX_DEFAULT));
+        assert_int_equal(count_open_fds(), before + (int)EX_FDS_MAX);
+        assert_int_equal(ex_put_blob_oob(&b, EX_TAG_BYTES, data, 1,
+                                         EX_OOB_MAX_DEFAULT),
+                         -E2BIG);
+        assert_int_equal(count_open_fds(), before + (int)EX_FDS_MAX);
+        /* Reset and free close them. */
+        ex_buf_reset(&b);
+        assert_int_equal(b.fds.n, 0);
+        assert_int_equal(count_open_fds(), before);
+        OK(ex_put_blob_oob(&b, EX_TAG_BYTES, data, 3, EX_OOB_MAX_DEFAULT));
+        assert_int_equal(count_open_fds(), before + 1);
+        ex_buf_free(&b);
+        assert_int_equal(count_open_fds(), before);
+
+        /* RLIMIT_FSIZE below the size: -EFBIG instead of SIGXFSZ (in a
+         * child, so this process keeps its limits). */
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct rlimit rl = {.rlim_cur = 1000, .rlim_max = 1000};
+                struct ex_buf c = {0};
+
+                if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+                        _exit(10);
+                if (ex_oob_create(data, 1001) != -EFBIG)
+                        _exit(11);
+                if (ex_put_blob_oob(&c, EX_TAG_BYTES, data, 1001,
+                                    EX_OOB_MAX_DEFAULT) != -EFBIG ||
+                    c.len != 0 || c.fds.n != 0)
+                        _exit(12);
+                fd = ex_oob_create(data, 1000);
+                if (fd < 0 || ex_oob_check(fd, 1000) != 0)
+                        _exit(13);
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        free(data);
+        free(back);
+}
+
 /* ---- mutation fuzz ---------------------------------------------------- */
 
 static uint64_t rng_next(uint64_t *s)
@@ -658,13 +1539,15 @@ static bool documented(int rc)
 }
 
 /* Walk with ex_read and check what the reader promises callers. */
-static int walk(const uint8_t *in, size_t n, const struct ex_limits *lim)
+static int walk(const uint8_t *in, size_t n, const struct ex_fds *fds,
+                const struct ex_limits *lim)
 {
         struct ex_reader r;
         struct ex_item it;
         int rc;
 
         ex_reader_init(&r, in, n, lim);
+        ex_reader_use_fds(&r, fds);
         do {
                 rc = ex_read(&r, &it);
                 if (rc < 0)
@@ -674,7 +1557,27 @@ static int walk(const uint8_t *in, size_t n, const struct ex_limits *lim)
                     (it.tag >= EX_TAG_STR && it.tag <= EX_TAG_BYTEARRAY))
                         assert_true(it.v.s.p >= in &&
                                     it.v.s.n <= (size_t)(in + n - it.v.s.p));
-                if (it.tag >= EX_TAG_LIST && it.tag <= EX_TAG_FROZENSET)
+                if (it.tag == EX_TAG_DECIMAL || it.tag == EX_TAG_UUID)
+                        assert_true(it.v.s.p >= in &&
+                                    it.v.s.n <= (size_t)(in + n - it.v.s.p));
+                if (it.tag == EX_TAG_FRACTION || it.tag == EX_TAG_RANGE)
+                        for (int k = 0; k < (it.tag == EX_TAG_RANGE ? 3 : 2);
+                             k++)
+                                assert_true(it.v.ints[k].le >= in &&
+                                            it.v.ints[k].n >= 1 &&
+                                            it.v.ints[k].n <=
+                                                    (size_t)(in + n -
+                                                             it.v.ints[k].le));
+                if (it.tag == EX_TAG_BYTES_FD ||
+                    it.tag == EX_TAG_BYTEARRAY_FD)
+                        assert_true(fds && it.v.fd.index < fds->n &&
+                                    it.v.fd.n <= lim->max_oob_bytes);
+                if ((it.tag == EX_TAG_TIME || it.tag == EX_TAG_DATETIME ||
+                     it.tag == EX_TAG_TIMEZONE) &&
+                    it.v.dt.tz.kind == EX_TZ_NAMED)
+                        assert_true(ex_utf8_valid(it.v.dt.tz.name,
+                                                  it.v.dt.tz.name_len));
+                if (it.tag >= EX_TAG_LIST && it.tag <= EX_TAG_SLICE)
                         assert_true((it.tag == EX_TAG_DICT ? 2u : 1u) *
                                             (uint64_t)it.v.count <=
                                     ex_reader_remaining(&r));
@@ -685,11 +1588,15 @@ static int walk(const uint8_t *in, size_t n, const struct ex_limits *lim)
 
 static void test_mutation_fuzz(void **state)
 {
-        struct ex_buf seeds[4] = {{0}};
+        struct ex_buf seeds[6] = {{0}};
+        /* Seed 5 names two fds: only their count matters to the reader. */
+        const struct ex_fds fake = {.n = 2, .fd = {-1, -1}};
         uint64_t rng = 20000;
         size_t counts[5] = {0};
-        static const uint8_t tags[] = {0x01, 0x04, 0x05, 0x08, 0x09, 0x10,
-                                       0x12, 0x14, 0x20, 0x30, 0x00, 0xff};
+        static const uint8_t tags[] = {
+                0x01, 0x04, 0x05, 0x08, 0x09, 0x10, 0x12, 0x14, 0x20,
+                0x30, 0x00, 0xff, 0x0b, 0x0c, 0x0d, 0x15, 0x40, 0x41,
+                0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48};
 
         (void)state;
         encode_nested(&seeds[0]);
@@ -699,9 +1606,13 @@ static void test_mutation_fuzz(void **state)
         for (int i = 0; i < 31; i++)
                 OK(i < 15 ? ex_put_container(&seeds[3], EX_TAG_TUPLE, 2)
                           : ex_put_int(&seeds[3], i));
+        encode_stdlib(&seeds[4]);
+        encode_fd_tags(&seeds[5]);
 
-        for (int iter = 0; iter < 20000; iter++) {
-                const struct ex_buf *s = &seeds[rng_next(&rng) % 4];
+        for (int iter = 0; iter < 40000; iter++) {
+                size_t which = rng_next(&rng) % 6;
+                const struct ex_buf *s = &seeds[which];
+                const struct ex_fds *fds = which == 5 ? &fake : NULL;
                 size_t n = s->len;
                 uint8_t *in;
                 struct ex_limits lim = ex_limits_default();
@@ -734,12 +1645,13 @@ static void test_mutation_fuzz(void **state)
                 if (rng_next(&rng) % 3 == 0)
                         lim = (struct ex_limits){
                                 (uint32_t)(rng_next(&rng) % 8), 3, 4, 2,
-                                rng_next(&rng) % 64, false};
+                                rng_next(&rng) % 64, false,
+                                rng_next(&rng) % 2 ? 1u << 20 : 100};
                 lim.allow_pickle = rng_next(&rng) % 2;
-                rc = ex_validate(in, n, &lim);
+                rc = ex_validate_fds(in, n, fds, &lim);
                 assert_true(documented(rc));
                 /* The item-by-item walk agrees with ex_validate. */
-                assert_int_equal(walk(in, n, &lim), rc);
+                assert_int_equal(walk(in, n, fds, &lim), rc);
                 counts[rc == 0 ? 0 : rc == -EBADMSG ? 1 : rc == -E2BIG ? 2
                                      : rc == -ELOOP ? 3 : 4]++;
                 free(in);
@@ -747,7 +1659,7 @@ static void test_mutation_fuzz(void **state)
         /* The mutations actually reached every outcome. */
         for (int i = 0; i < 5; i++)
                 assert_true(counts[i] > 0);
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 6; i++)
                 ex_buf_free(&seeds[i]);
 }
 
@@ -766,6 +1678,14 @@ int main(void)
                 cmocka_unit_test(test_lengths_and_counts),
                 cmocka_unit_test(test_utf8),
                 cmocka_unit_test(test_trailing_and_past_end),
+                cmocka_unit_test(test_roundtrip_stdlib),
+                cmocka_unit_test(test_stdlib_field_checks),
+                cmocka_unit_test(test_stdlib_malformed),
+                cmocka_unit_test(test_decimal_literals),
+                cmocka_unit_test(test_stdlib_encoder_errors),
+                cmocka_unit_test(test_fd_tags),
+                cmocka_unit_test(test_fd_tags_truncated),
+                cmocka_unit_test(test_blob_oob),
                 cmocka_unit_test(test_mutation_fuzz),
         };
 

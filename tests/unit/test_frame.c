@@ -1,24 +1,33 @@
 /* Unit tests for protocol/frame.c: the header layout and checks, and
- * ex_frame_send/ex_frame_recv over a real socketpair. */
+ * ex_frame_send/ex_frame_recv over a real socketpair, with and without fds
+ * (SCM_RIGHTS) and the receiver's memfd checks (protocol/oob.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "frame.h"
+#include "oob.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -536,6 +545,455 @@ static void test_now_ms(void **state)
         assert_true(b - a >= 19 && b - a < 2000);
 }
 
+/* ---- fds with frames ---------------------------------------------------- */
+
+static int count_open_fds(void)
+{
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *e;
+        int n = 0;
+
+        assert_non_null(d);
+        while ((e = readdir(d)))
+                if (e->d_name[0] != '.')
+                        n++;
+        closedir(d);
+        return n - 1; /* the directory's own fd */
+}
+
+/* A sealed memfd of n bytes of `fill`. */
+static int sealed(size_t n, uint8_t fill)
+{
+        uint8_t *p = malloc(n ? n : 1);
+        int fd;
+
+        assert_non_null(p);
+        memset(p, fill, n);
+        fd = ex_oob_create(p, n);
+        free(p);
+        assert_true(fd >= 0);
+        return fd;
+}
+
+/* Send a whole frame with raw sendmsg and `nfds` copies of `one` as
+ * SCM_RIGHTS (more than ex_frame_send_fds allows), the fds on byte
+ * `split` onwards when split > 0 (two sendmsg calls). */
+static void raw_send(int sock, const struct ex_frame_header *h,
+                     const void *payload, size_t nfds, int one, size_t split)
+{
+        uint8_t frame[EX_FRAME_HEADER_SIZE + 64];
+        size_t len = EX_FRAME_HEADER_SIZE + h->length;
+        size_t ctl_len = CMSG_SPACE(sizeof(int) * nfds);
+        char *ctl = calloc(1, ctl_len);
+        struct iovec iov;
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+        struct cmsghdr *c;
+
+        assert_true(h->length <= 64);
+        assert_non_null(ctl);
+        ex_frame_header_pack(h, frame);
+        memcpy(frame + EX_FRAME_HEADER_SIZE, payload, h->length);
+        if (split) {
+                iov = (struct iovec){frame, split};
+                assert_int_equal(sendmsg(sock, &msg, 0), (ssize_t)split);
+        }
+        iov = (struct iovec){frame + split, len - split};
+        if (nfds) {
+                msg.msg_control = ctl;
+                msg.msg_controllen = ctl_len;
+                c = CMSG_FIRSTHDR(&msg);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+                for (size_t i = 0; i < nfds; i++)
+                        memcpy(CMSG_DATA(c) + i * sizeof(int), &one,
+                               sizeof(int));
+        }
+        assert_int_equal(sendmsg(sock, &msg, 0), (ssize_t)(len - split));
+        free(ctl);
+}
+
+static void test_send_recv_fds(void **state)
+{
+        int sv[2], fds[3], before;
+        struct ex_frame_header h = {.kind = EX_MSG_REPLY, .length = 3}, got;
+        struct ex_buf in = {0}, out = {0};
+        struct ex_limits lim = ex_limits_default();
+        uint8_t back[100];
+
+        (void)state;
+        pair(sv);
+        before = count_open_fds();
+        for (int i = 0; i < 3; i++)
+                fds[i] = sealed(10 + (size_t)i, (uint8_t)('a' + i));
+        assert_int_equal(ex_frame_send_fds(sv[0], &h, "abc", 3, fds, 3), 0);
+        assert_int_equal(ex_frame_recv_fds(sv[1], 100, ex_now_ms() + 5000, -1,
+                                           &got, &in),
+                         0);
+        assert_int_equal(got.kind, EX_MSG_REPLY);
+        assert_int_equal(in.len, 3);
+        assert_memory_equal(in.data, "abc", 3);
+        assert_int_equal(in.fds.n, 3);
+        for (int i = 0; i < 3; i++) {
+                struct stat a, b;
+                int fd = in.fds.fd[i];
+
+                /* New numbers for the same files, in order, cloexec. */
+                assert_true(fd != fds[i]);
+                assert_int_equal(fstat(fd, &a), 0);
+                assert_int_equal(fstat(fds[i], &b), 0);
+                assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+                assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+                assert_int_equal(ex_oob_check(fd, 10 + (uint64_t)i), 0);
+                assert_int_equal(ex_oob_read(fd, back, 10 + (size_t)i), 0);
+                assert_int_equal(back[0], 'a' + i);
+                close(fds[i]);
+        }
+        assert_int_equal(count_open_fds(), before + 3);
+        /* Receiving the next frame closes what the last one left. */
+        assert_int_equal(ex_frame_send(sv[0], &h, "xyz", 3), 0);
+        assert_int_equal(ex_frame_recv_fds(sv[1], 100, -1, -1, &got, &in), 0);
+        assert_int_equal(in.fds.n, 0);
+        assert_int_equal(count_open_fds(), before);
+
+        /* An encoded buffer travels with its fds. */
+        {
+                uint8_t *big = malloc(EX_OOB_MIN);
+
+                assert_non_null(big);
+                memset(big, 0x5a, EX_OOB_MIN);
+                assert_int_equal(ex_put_container(&out, EX_TAG_LIST, 2), 0);
+                assert_int_equal(ex_put_blob_oob(&out, EX_TAG_BYTES, big,
+                                                 EX_OOB_MIN,
+                                                 EX_OOB_MAX_DEFAULT),
+                                 0);
+                assert_int_equal(ex_put_blob_oob(&out, EX_TAG_BYTEARRAY, big,
+                                                 7, EX_OOB_MAX_DEFAULT),
+                                 0);
+                h.length = (uint32_t)out.len;
+                assert_int_equal(ex_frame_send_buf(sv[0], &h, &out), 0);
+                assert_int_equal(out.fds.n, 2); /* still the sender's */
+                ex_buf_free(&out);
+                assert_int_equal(ex_frame_recv_fds(sv[1], 100, -1, -1, &got,
+                                                   &in),
+                                 0);
+                assert_int_equal(in.fds.n, 2);
+                assert_int_equal(ex_validate_fds(in.data, in.len, &in.fds,
+                                                 &lim),
+                                 0);
+                assert_int_equal(ex_oob_check(in.fds.fd[0], EX_OOB_MIN), 0);
+                assert_int_equal(ex_oob_check(in.fds.fd[1], 7), 0);
+                free(big);
+        }
+        ex_buf_free(&in);
+        assert_int_equal(count_open_fds(), before);
+
+        /* The plain receive takes no fds: they are closed, and it fails. */
+        fds[0] = sealed(5, 'q');
+        h.length = 3;
+        assert_int_equal(ex_frame_send_fds(sv[0], &h, "abc", 3, fds, 1), 0);
+        close(fds[0]);
+        assert_int_equal(ex_frame_recv(sv[1], 100, -1, -1, &got, &in),
+                         -EBADMSG);
+        assert_int_equal(in.fds.n, 0);
+        assert_int_equal(count_open_fds(), before);
+
+        /* The sender's own bound. */
+        assert_int_equal(ex_frame_send_fds(sv[0], &h, "abc", 3, fds,
+                                           EX_FDS_MAX + 1),
+                         -EINVAL);
+        assert_int_equal(ex_frame_send_fds(sv[0], &h, "abc", 3, NULL, 1),
+                         -EINVAL);
+        ex_buf_free(&in);
+        close_pair(sv);
+}
+
+static void test_recv_too_many_fds(void **state)
+{
+        static const size_t counts[] = {EX_FDS_MAX, EX_FDS_MAX + 1, 200};
+        struct ex_frame_header h = {.kind = EX_MSG_REPLY, .length = 4}, got;
+        struct ex_buf in = {0};
+        int sv[2], pfd[2], before;
+
+        (void)state;
+        assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+        before = count_open_fds();
+        for (size_t i = 0; i < ARRAY_SIZE(counts); i++) {
+                pair(sv);
+                raw_send(sv[0], &h, "data", counts[i], pfd[0], 0);
+                assert_int_equal(ex_frame_recv_fds(sv[1], 100, -1, -1, &got,
+                                                   &in),
+                                 counts[i] <= EX_FDS_MAX ? 0 : -EBADMSG);
+                assert_int_equal(in.fds.n,
+                                 counts[i] <= EX_FDS_MAX ? counts[i] : 0);
+                ex_buf_reset(&in);
+                close_pair(sv);
+                assert_int_equal(count_open_fds(), before);
+        }
+        /* 40 with the header and 40 with the payload: 80 in one frame. */
+        pair(sv);
+        {
+                uint8_t frame[EX_FRAME_HEADER_SIZE + 4];
+                struct iovec iov = {frame, EX_FRAME_HEADER_SIZE};
+                char ctl[CMSG_SPACE(sizeof(int) * 40)];
+                struct msghdr msg = {.msg_iov = &iov,
+                                     .msg_iovlen = 1,
+                                     .msg_control = ctl,
+                                     .msg_controllen = sizeof(ctl)};
+                struct cmsghdr *c;
+
+                memset(ctl, 0, sizeof(ctl));
+                ex_frame_header_pack(&h, frame);
+                memcpy(frame + EX_FRAME_HEADER_SIZE, "data", 4);
+                c = CMSG_FIRSTHDR(&msg);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int) * 40);
+                for (int i = 0; i < 40; i++)
+                        memcpy(CMSG_DATA(c) + i * sizeof(int), &pfd[1],
+                               sizeof(int));
+                assert_int_equal(sendmsg(sv[0], &msg, 0),
+                                 EX_FRAME_HEADER_SIZE);
+                iov = (struct iovec){frame + EX_FRAME_HEADER_SIZE, 4};
+                assert_int_equal(sendmsg(sv[0], &msg, 0), 4);
+        }
+        assert_int_equal(ex_frame_recv_fds(sv[1], 100, -1, -1, &got, &in),
+                         -EBADMSG);
+        assert_int_equal(in.fds.n, 0);
+        close_pair(sv);
+        assert_int_equal(count_open_fds(), before);
+        ex_buf_free(&in);
+        close(pfd[0]);
+        close(pfd[1]);
+}
+
+static void test_recv_fds_closed_on_error(void **state)
+{
+        struct ex_frame_header h = {.kind = EX_MSG_REPLY, .length = 10}, got;
+        struct ex_buf in = {0};
+        uint8_t raw[EX_FRAME_HEADER_SIZE];
+        int sv[2], fd, before;
+
+        (void)state;
+        fd = sealed(3, 'z');
+        before = count_open_fds();
+
+        /* EOF in the middle of the payload. */
+        pair(sv);
+        /* The header promises 10 bytes; none follow. */
+        assert_int_equal(ex_frame_send_fds(sv[0], &h, NULL, 0, &fd, 1), 0);
+        close(sv[0]);
+        sv[0] = -1;
+        assert_int_equal(ex_frame_recv_fds(sv[1], 100, -1, -1, &got, &in),
+                         -EPIPE);
+        assert_int_equal(in.fds.n, 0);
+        close_pair(sv);
+        assert_int_equal(count_open_fds(), before);
+
+        /* A stalled frame times out. */
+        pair(sv);
+        raw_send(sv[0], &(struct ex_frame_header){.kind = EX_MSG_REPLY,
+                                                  .length = 4},
+                 "data", 2, fd, 0);
+        {
+                /* ...followed by a header promising more than comes. */
+                h.length = 50;
+                ex_frame_header_pack(&h, raw);
+                write_all(sv[0], raw, sizeof(raw));
+        }
+        assert_int_equal(ex_frame_recv_fds(sv[1], 100, -1, -1, &got, &in), 0);
+        assert_int_equal(in.fds.n, 2);
+        assert_int_equal(ex_frame_recv_fds(sv[1], 100, ex_now_ms() + 30, -1,
+                                           &got, &in),
+                         -ETIMEDOUT);
+        assert_int_equal(in.fds.n, 0);
+        close_pair(sv);
+        assert_int_equal(count_open_fds(), before);
+
+        /* A bad header, an oversized one, and fds on frames that never
+         * carry any. */
+        {
+                const struct ex_frame_header bad[] = {
+                        {.kind = 9, .length = 4},
+                        {.kind = EX_MSG_REPLY, .length = 4, .flags = 1},
+                        {.kind = EX_MSG_RELEASE, .length = 4},
+                        {.kind = EX_MSG_VIOLATION, .length = 4},
+                };
+                const int want[] = {-EBADMSG, -EBADMSG, -EBADMSG, -EBADMSG};
+
+                for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                        pair(sv);
+                        raw_send(sv[0], &bad[i], "data", 3, fd, 0);
+                        assert_int_equal(ex_frame_recv_fds(sv[1], 100, -1, -1,
+                                                           &got, &in),
+                                         want[i]);
+                        assert_int_equal(in.fds.n, 0);
+                        close_pair(sv);
+                        assert_int_equal(count_open_fds(), before);
+                }
+                pair(sv);
+                raw_send(sv[0], &(struct ex_frame_header){.kind = EX_MSG_REPLY,
+                                                          .length = 4},
+                         "data", 3, fd, 0);
+                assert_int_equal(ex_frame_recv_fds(sv[1], 3, -1, -1, &got,
+                                                   &in),
+                                 -EMSGSIZE);
+                assert_int_equal(in.fds.n, 0);
+                close_pair(sv);
+                assert_int_equal(count_open_fds(), before);
+        }
+        /* The same frames without fds are fine where they were bad only
+         * for their fds. */
+        pair(sv);
+        raw_send(sv[0], &(struct ex_frame_header){.kind = EX_MSG_RELEASE,
+                                                  .length = 4},
+                 "data", 0, -1, 0);
+        assert_int_equal(ex_frame_recv_fds(sv[1], 100, -1, -1, &got, &in), 0);
+        close_pair(sv);
+        ex_buf_free(&in);
+        close(fd);
+}
+
+struct fd_sender {
+        int sock;
+        const uint8_t *p;
+        uint32_t len;
+        int fds[2];
+        int rc;
+};
+
+static void *fd_send_thread(void *arg)
+{
+        struct fd_sender *s = arg;
+        struct ex_frame_header h = {.kind = EX_MSG_REPLY, .length = s->len};
+
+        s->rc = ex_frame_send_fds(s->sock, &h, s->p, s->len, s->fds, 2);
+        if (s->rc == 0)
+                s->rc = ex_frame_send_fds(s->sock, &h, s->p, s->len, s->fds,
+                                          1);
+        return NULL;
+}
+
+/* Short writes and EAGAIN: the fds go exactly once, with the first bytes. */
+static void test_send_recv_large_with_fds(void **state)
+{
+        const uint32_t len = 2u << 20;
+        uint8_t *p = pattern(len, 3);
+        struct fd_sender s = {.p = p, .len = len, .rc = -1};
+        struct ex_frame_header got;
+        struct ex_buf in;
+        pthread_t t;
+        int sv[2], sndbuf = 4096, before;
+
+        (void)state;
+        pair(sv);
+        before = count_open_fds();
+        s.fds[0] = sealed(1, 'a');
+        s.fds[1] = sealed(2, 'b');
+        assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf,
+                                    sizeof(sndbuf)),
+                         0);
+        assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+        s.sock = sv[0];
+        ex_buf_init(&in, len);
+        assert_int_equal(pthread_create(&t, NULL, fd_send_thread, &s), 0);
+        for (uint32_t k = 2; k >= 1; k--) {
+                assert_int_equal(ex_frame_recv_fds(sv[1], len,
+                                                   ex_now_ms() + 30000, -1,
+                                                   &got, &in),
+                                 0);
+                assert_int_equal(in.len, len);
+                assert_memory_equal(in.data, p, len);
+                assert_int_equal(in.fds.n, k);
+                assert_int_equal(ex_oob_check(in.fds.fd[0], 1), 0);
+                if (k == 2)
+                        assert_int_equal(ex_oob_check(in.fds.fd[1], 2), 0);
+        }
+        assert_int_equal(pthread_join(t, NULL), 0);
+        assert_int_equal(s.rc, 0);
+        close(s.fds[0]);
+        close(s.fds[1]);
+        ex_buf_free(&in);
+        assert_int_equal(count_open_fds(), before);
+        free(p);
+        close_pair(sv);
+}
+
+/* What the receiver accepts as an out-of-band buffer. */
+static void test_oob_check(void **state)
+{
+        char tmpl[] = "/tmp/extradite-oob-XXXXXX";
+        int fd, pfd[2], sv[2], wfd;
+        char path[64];
+        uint8_t back[8];
+
+        (void)state;
+        /* Sealed, the right size: accepted. */
+        fd = sealed(8, 'x');
+        assert_int_equal(ex_oob_check(fd, 8), 0);
+        assert_int_equal(ex_oob_read(fd, back, 8), 0);
+        assert_memory_equal(back, "xxxxxxxx", 8);
+        assert_int_equal(ex_oob_check(fd, 7), -EBADMSG);
+        assert_int_equal(ex_oob_check(fd, 9), -EBADMSG);
+        assert_int_equal(ex_oob_check(fd, UINT64_MAX), -EBADMSG);
+        /* Opened again write-only: passes the check, but cannot be read. */
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        wfd = open(path, O_WRONLY | O_CLOEXEC);
+        if (wfd >= 0) {
+                assert_int_equal(ex_oob_check(wfd, 8), 0);
+                assert_int_equal(ex_oob_read(wfd, back, 8), -EBADF);
+                close(wfd);
+        }
+        close(fd);
+
+        /* Unsealed, or missing any one of the four seals. */
+        {
+                static const int partial[] = {
+                        0,
+                        F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE,
+                        F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL,
+                        F_SEAL_SHRINK | F_SEAL_WRITE | F_SEAL_SEAL,
+                        F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL,
+                        /* a future-write seal still lets mappings write */
+                        F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE |
+                                F_SEAL_SEAL,
+                };
+
+                for (size_t i = 0; i < ARRAY_SIZE(partial); i++) {
+                        fd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+                        assert_true(fd >= 0);
+                        write_all(fd, "12345678", 8);
+                        if (partial[i])
+                                assert_int_equal(
+                                        fcntl(fd, F_ADD_SEALS, partial[i]), 0);
+                        assert_int_equal(ex_oob_check(fd, 8), -EBADMSG);
+                        close(fd);
+                }
+        }
+        /* A memfd that does not allow sealing at all. */
+        fd = memfd_create("t", MFD_CLOEXEC);
+        assert_true(fd >= 0);
+        write_all(fd, "12345678", 8);
+        assert_int_equal(ex_oob_check(fd, 8), -EBADMSG);
+        close(fd);
+
+        /* Not a memfd: a regular file, a pipe, a socket, no fd at all. */
+        fd = mkostemp(tmpl, O_CLOEXEC);
+        assert_true(fd >= 0);
+        unlink(tmpl);
+        write_all(fd, "12345678", 8);
+        assert_int_equal(ex_oob_check(fd, 8), -EBADMSG);
+        close(fd);
+        assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+        assert_int_equal(ex_oob_check(pfd[0], 0), -EBADMSG);
+        close(pfd[0]);
+        close(pfd[1]);
+        pair(sv);
+        assert_int_equal(ex_oob_check(sv[0], 0), -EBADMSG);
+        close_pair(sv);
+        assert_int_equal(ex_oob_check(-1, 0), -EBADMSG);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -555,6 +1013,11 @@ int main(void)
                 cmocka_unit_test(test_recv_prefers_data),
                 cmocka_unit_test(test_send_to_closed_peer),
                 cmocka_unit_test(test_now_ms),
+                cmocka_unit_test(test_send_recv_fds),
+                cmocka_unit_test(test_recv_too_many_fds),
+                cmocka_unit_test(test_recv_fds_closed_on_error),
+                cmocka_unit_test(test_send_recv_large_with_fds),
+                cmocka_unit_test(test_oob_check),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
