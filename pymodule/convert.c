@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "stdvalues.h"
+
 PyObject *ex_raise_codec_error(ex_state *st, int err)
 {
         const char *why;
@@ -139,6 +141,7 @@ int ex_encode(ex_state *st, const struct ex_codec_hooks *h, PyObject *o,
               struct ex_buf *b, uint32_t max_depth)
 {
         PyTypeObject *tp = Py_TYPE(o);
+        int r;
 
         /* Exact types only: a subclass may carry behaviour a copy loses. */
         if (o == Py_None)
@@ -156,19 +159,17 @@ int ex_encode(ex_state *st, const struct ex_codec_hooks *h, PyObject *o,
         } else if (tp == &PyFloat_Type)
                 PUT(ex_put_float(b, PyFloat_AS_DOUBLE(o)));
         else if (tp == &PyBytes_Type)
-                return encode_blob(b, EX_TAG_BYTES, PyBytes_AS_STRING(o),
-                                   PyBytes_GET_SIZE(o));
-        else if (tp == &PyByteArray_Type)
-                return encode_blob(b, EX_TAG_BYTEARRAY,
-                                   PyByteArray_AS_STRING(o),
-                                   PyByteArray_GET_SIZE(o));
+                return ex_encode_bytes(h, b, EX_TAG_BYTES, o);
         else if (tp == &PyComplex_Type)
                 PUT(ex_put_complex(b, PyComplex_RealAsDouble(o),
                                    PyComplex_ImagAsDouble(o)));
+        else if (h->reference && (r = h->reference(h->ctx, o, b)) != 0)
+                return r < 0 ? -1 : 0;
+        else if (tp == &PyByteArray_Type)
+                return ex_encode_bytes(h, b, EX_TAG_BYTEARRAY, o);
         else if (tp == &PyList_Type || tp == &PyTuple_Type ||
                  tp == &PyDict_Type || tp == &PySet_Type ||
                  tp == &PyFrozenSet_Type) {
-                int r;
                 if (max_depth == 0) {
                         PyErr_SetString(PyExc_ValueError,
                                         "extradite: value nested too deeply "
@@ -188,7 +189,9 @@ int ex_encode(ex_state *st, const struct ex_codec_hooks *h, PyObject *o,
                                          b, max_depth - 1);
                 Py_LeaveRecursiveCall();
                 return r;
-        } else
+        } else if ((r = ex_encode_std(st, h, o, b, max_depth)) != 0)
+                return r < 0 ? -1 : 0; /* Ellipsis, range, slice, stdlib */
+        else
                 return h->encode_other(h->ctx, o, b);
         return 0;
 }
@@ -360,6 +363,20 @@ PyObject *ex_decode(ex_state *st, const struct ex_codec_hooks *h,
         case EX_TAG_HANDLE:
         case EX_TAG_BACKREF:
                 return h->decode_handle(h->ctx, it.tag, it.v.handle);
+        case EX_TAG_ELLIPSIS:
+        case EX_TAG_BYTES_FD:
+        case EX_TAG_BYTEARRAY_FD:
+        case EX_TAG_SLICE:
+        case EX_TAG_DATE:
+        case EX_TAG_TIME:
+        case EX_TAG_DATETIME:
+        case EX_TAG_TIMEDELTA:
+        case EX_TAG_TIMEZONE:
+        case EX_TAG_DECIMAL:
+        case EX_TAG_UUID:
+        case EX_TAG_FRACTION:
+        case EX_TAG_RANGE:
+                return ex_decode_std(st, h, r, &it);
         default:
                 return decode_container(st, h, r, &it);
         }
@@ -381,5 +398,29 @@ PyObject *ex_decode_all(ex_state *st, const struct ex_codec_hooks *h,
                 Py_DECREF(v);
                 return ex_raise_codec_error(st, rc);
         }
+        return v;
+}
+
+PyObject *ex_decode_buf(ex_state *st, const struct ex_codec_hooks *h,
+                        struct ex_buf *b, const struct ex_limits *lim)
+{
+        struct ex_reader r;
+        PyObject *v;
+        int rc;
+
+        ex_reader_init(&r, b->data, b->len, lim);
+        ex_reader_use_fds(&r, &b->fds);
+        v = ex_decode(st, h, &r);
+        if (v && (rc = ex_reader_finish(&r)) < 0) {
+                Py_CLEAR(v);
+                if (r.p == r.end && r.depth == 0)
+                        PyErr_SetString(st->ProtocolError,
+                                        "extradite: peer sent fds that no "
+                                        "value refers to");
+                else
+                        ex_raise_codec_error(st, rc);
+        }
+        /* The values hold copies: no fd outlives the decoding. */
+        ex_fds_close(&b->fds);
         return v;
 }

@@ -19,6 +19,16 @@ struct ex_codec_hooks {
         /* The object for EX_TAG_HANDLE / EX_TAG_BACKREF: a new reference,
          * or NULL with an exception set. */
         PyObject *(*decode_handle)(void *ctx, uint8_t tag, uint64_t id);
+        /* Optional: offered every non-scalar value (anything but None,
+         * bool, int, float, complex, str, bytes) before it is copied; 1 if
+         * it encoded the value itself (as a handle), 0 to copy it, -1 with
+         * an exception. The transport policy of the parent. */
+        int (*reference)(void *ctx, PyObject *o, struct ex_buf *b);
+        /* bytes/bytearray of EX_OOB_MIN bytes and more may go out of band:
+         * into a sealed memfd kept in b->fds (protocol/oob.h). Set it only
+         * when the buffer is sent with ex_frame_send_buf(), which passes
+         * those fds along; otherwise they are inline. */
+        bool out_of_band;
 };
 
 /* Encode one object, nesting at most max_depth containers. 0 or -1. */
@@ -38,6 +48,12 @@ PyObject *ex_decode(ex_state *st, const struct ex_codec_hooks *h,
 /* Decode exactly one value spanning p..p+n (no trailing bytes). */
 PyObject *ex_decode_all(ex_state *st, const struct ex_codec_hooks *h,
                         const void *p, size_t n, const struct ex_limits *lim);
+
+/* ex_decode_all of a received frame (ex_frame_recv_fds), whose fds the
+ * value's out-of-band tags name: each must be named exactly once. Closes
+ * every fd of b, success or not. */
+PyObject *ex_decode_buf(ex_state *st, const struct ex_codec_hooks *h,
+                        struct ex_buf *b, const struct ex_limits *lim);
 
 /* Raise ProtocolError describing a codec error code; returns NULL. */
 PyObject *ex_raise_codec_error(ex_state *st, int err);

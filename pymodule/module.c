@@ -80,6 +80,15 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
         Py_VISIT(st->ParentRefType);
         Py_VISIT(st->pickle_dumps);
         Py_VISIT(st->pickle_loads);
+        Py_VISIT(st->std_date);
+        Py_VISIT(st->std_time);
+        Py_VISIT(st->std_datetime);
+        Py_VISIT(st->std_timedelta);
+        Py_VISIT(st->std_timezone);
+        Py_VISIT(st->std_decimal);
+        Py_VISIT(st->std_decimal_context);
+        Py_VISIT(st->std_uuid);
+        Py_VISIT(st->std_fraction);
         return 0;
 }
 
@@ -104,6 +113,15 @@ static int module_clear(PyObject *module)
         Py_CLEAR(st->str_handle);
         Py_CLEAR(st->pickle_dumps);
         Py_CLEAR(st->pickle_loads);
+        Py_CLEAR(st->std_date);
+        Py_CLEAR(st->std_time);
+        Py_CLEAR(st->std_datetime);
+        Py_CLEAR(st->std_timedelta);
+        Py_CLEAR(st->std_timezone);
+        Py_CLEAR(st->std_decimal);
+        Py_CLEAR(st->std_decimal_context);
+        Py_CLEAR(st->std_uuid);
+        Py_CLEAR(st->std_fraction);
         return 0;
 }
 

@@ -40,6 +40,14 @@ typedef struct {
         /* pickle.dumps, loaded on first use (parent -> child only). */
         PyObject *pickle_dumps;
         PyObject *pickle_loads;
+
+        /* Standard-library classes the codec carries by copy, loaded on
+         * first use by stdvalues.c (NULL until then). */
+        PyObject *std_date, *std_time, *std_datetime, *std_timedelta,
+                *std_timezone;
+        PyObject *std_decimal, *std_decimal_context;
+        PyObject *std_uuid;
+        PyObject *std_fraction;
 } ex_state;
 
 extern PyModuleDef ex_module_def;
