@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "convert.h"
+#include "proxy_ops.h"
 #include "session.h"
 
 #include "structmember.h"
@@ -62,19 +63,7 @@ static int put_target(struct ex_buf *b, uint32_t fields, uint64_t handle,
 static int put_args_kwargs(ex_session *s, struct ex_buf *b, PyObject *args,
                            PyObject *kwargs)
 {
-        struct ex_codec_hooks hooks;
-        uint32_t depth = ex_limits_default().max_depth;
-
-        ex_session_encode_hooks(s, &hooks);
-        if (ex_encode(s->st, &hooks, args, b, depth) < 0)
-                return -1;
-        if (kwargs)
-                return ex_encode(s->st, &hooks, kwargs, b, depth);
-        if (ex_put_container(b, EX_TAG_DICT, 0) < 0) {
-                PyErr_NoMemory();
-                return -1;
-        }
-        return 0;
+        return ex_session_encode_args_tuple(s, args, kwargs, b);
 }
 
 /* Class-level session and handle of a proxy class, or NULL + TypeError. */
@@ -184,14 +173,6 @@ static PyObject *remote_call(ex_remote *self, PyObject *args, PyObject *kw)
         return res;
 }
 
-static PyObject *remote_repr(ex_remote *self)
-{
-        return PyUnicode_FromFormat("<extradite proxy of %s, handle %llx%s>",
-                                    Py_TYPE(self)->tp_name,
-                                    (unsigned long long)self->handle,
-                                    self->released ? ", released" : "");
-}
-
 static PyObject *remote_close(ex_remote *self, PyObject *Py_UNUSED(ignored))
 {
         if (!self->released) {
@@ -226,6 +207,7 @@ static PyMethodDef remote_methods[] = {
         {"close", (PyCFunction)remote_close, METH_NOARGS,
          "Release the remote object. Using the proxy afterwards raises "
          "ExtraditeProtocolError."},
+        EX_REMOTE_OPS_METHODS,
         {NULL, NULL, 0, NULL},
 };
 
@@ -234,7 +216,8 @@ static PyType_Slot remote_slots[] = {
         {Py_tp_getattro, remote_getattro},
         {Py_tp_setattro, remote_setattro},
         {Py_tp_call, remote_call},
-        {Py_tp_repr, remote_repr},
+        /* repr, str, hash, comparisons, iteration, items, operators */
+        EX_REMOTE_OPS_SLOTS,
         {Py_tp_traverse, remote_traverse},
         {Py_tp_dealloc, remote_dealloc},
         {Py_tp_methods, remote_methods},
@@ -258,23 +241,42 @@ static PyObject *method_vectorcall(ex_method *self, PyObject *const *args,
                                    size_t nargsf, PyObject *kwnames)
 {
         ex_session *s = self->session;
-        struct ex_codec_hooks hooks;
         struct ex_buf b = {0};
         PyObject *res = NULL;
 
         if (PyObject_TypeCheck(self->owner, s->st->RemoteObjectType) &&
             check_usable((ex_remote *)self->owner) < 0)
                 return NULL;
-        ex_session_encode_hooks(s, &hooks);
         if (put_target(&b, 4, self->handle, self->name) == 0 &&
-            ex_encode_call_args(s->st, &hooks, args,
-                                PyVectorcall_NARGS(nargsf), kwnames,
-                                &b) == 0)
+            ex_session_encode_args(s, args, PyVectorcall_NARGS(nargsf),
+                                   kwnames, &b) == 0)
                 res = ex_session_call(s, EX_OP_CALL_METHOD, &b,
                                       s->st->RemoteObjectType);
         ex_buf_free(&b);
         return res;
 }
+
+/* batch(calls, call_policy=None): see proxy_ops.h. */
+static PyObject *method_batch(ex_method *self, PyObject *args, PyObject *kw)
+{
+        ex_state *st = self->session->st;
+
+        if (PyObject_TypeCheck(self->owner, st->RemoteObjectType) &&
+            check_usable((ex_remote *)self->owner) < 0)
+                return NULL;
+        return ex_remote_batch(self->session, self->handle, self->name, args,
+                               kw);
+}
+
+static PyMethodDef method_methods[] = {
+        {"batch", (PyCFunction)(void (*)(void))method_batch,
+         METH_VARARGS | METH_KEYWORDS,
+         "batch(calls, call_policy=None) -> list\n\nCall the method once per "
+         "(args, kwargs) item of calls, in order, in one round trip, and "
+         "return the results. The first exception stops the batch (the "
+         "later calls are not made) and is raised here."},
+        {NULL, NULL, 0, NULL},
+};
 
 static PyObject *method_repr(ex_method *self)
 {
@@ -326,6 +328,7 @@ static PyType_Slot method_slots[] = {
         {Py_tp_clear, method_clear},
         {Py_tp_dealloc, method_dealloc},
         {Py_tp_members, method_members},
+        {Py_tp_methods, method_methods},
         {Py_tp_doc, "A method of a remote object: calling it is one round "
                     "trip to the child."},
         {0, NULL},
@@ -455,5 +458,5 @@ int ex_proxy_init_types(PyObject *module, ex_state *st)
         if (!st->RemoteObjectType || !st->RemoteMethodType ||
             !st->MethodDescriptorType)
                 return -1;
-        return 0;
+        return ex_function_init_type(module);
 }

@@ -1,0 +1,29 @@
+/* Applying EX_OP_DUNDER and EX_OP_BATCH requests to a real object, on the
+ * side that owns it (the child's dispatch(); any other server of requests
+ * may use them too). Neither does I/O.
+ */
+#ifndef EXTRADITE_OPS_APPLY_H
+#define EXTRADITE_OPS_APPLY_H
+
+#include "state.h"
+
+/* EX_OP_DUNDER: apply the operation named `op` (a str from the allowlist)
+ * to obj and the operands in `args` (a tuple), with Python's semantics:
+ * "add" is obj + args[0] (fallbacks and reflected methods included),
+ * "radd" is args[0] + obj, "len" is len(obj), "next" raises StopIteration
+ * when the iterator is exhausted, and so on. Returns a new reference, or
+ * NULL with the operation's exception, or ProtocolError for a name outside
+ * the allowlist or a wrong number of operands. *as_handle is set when the
+ * result must travel as a handle (iter). */
+PyObject *ex_apply_dunder(ex_state *st, PyObject *obj, PyObject *op,
+                          PyObject *args, int *as_handle);
+
+/* EX_OP_BATCH: for each (args tuple, kwargs dict) in `calls` (a list),
+ * call obj.name(*args, **kwargs) (obj itself when name is None), in order.
+ * Returns the list of results, or NULL with the first exception (the
+ * calls after it are not made; a note says which call raised), or
+ * ProtocolError for a malformed request. */
+PyObject *ex_apply_batch(ex_state *st, PyObject *obj, PyObject *name,
+                         PyObject *calls);
+
+#endif
