@@ -10,6 +10,7 @@
 #include "session.h"
 
 #include "errors.h"
+#include "ops_apply.h"
 
 static int private_name(ex_session *s, PyObject *name)
 {
@@ -31,6 +32,7 @@ static PyObject *call_with(PyObject *fn, PyObject *args, PyObject *kwargs)
 static PyObject *run(ex_session *s, uint8_t op, PyObject *req)
 {
         PyObject *obj, *name, *args, *kwargs, *value, *fn, *res;
+        int as_handle; /* results go by handle or copy per the policy */
 
         switch (op) {
         case EX_OP_CALL:
@@ -66,6 +68,22 @@ static PyObject *run(ex_session *s, uint8_t op, PyObject *req)
                 if (private_name(s, name) || PyObject_DelAttr(obj, name) < 0)
                         return NULL;
                 Py_RETURN_NONE;
+        case EX_OP_DUNDER:
+                /* len, iteration, items, operators...: the object's own
+                 * protocol, not a walk through its attributes. */
+                if (!PyArg_ParseTuple(req, "OUO!", &obj, &name, &PyTuple_Type,
+                                      &args))
+                        break;
+                return ex_apply_dunder(s->st, obj, name, args, &as_handle);
+        case EX_OP_BATCH:
+                if (!PyArg_ParseTuple(req, "OOO!", &obj, &name, &PyList_Type,
+                                      &args))
+                        break;
+                if (name != Py_None && !PyUnicode_Check(name))
+                        break;
+                if (name != Py_None && private_name(s, name))
+                        return NULL;
+                return ex_apply_batch(s->st, obj, name, args);
         default:
                 break;
         }
@@ -125,7 +143,7 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h)
         }
         rh.length = (uint32_t)out.len;
         Py_BEGIN_ALLOW_THREADS
-        r = ex_frame_send(s->sock, &rh, out.data, (uint32_t)out.len);
+        r = ex_frame_send_buf(s->sock, &rh, &out);
         Py_END_ALLOW_THREADS
         ex_buf_free(&out);
         return r;

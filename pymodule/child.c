@@ -13,8 +13,10 @@
 #include "errors.h"
 #include "exports.h"
 #include "frame.h"
+#include "ops_apply.h"
 #include "policy.h"
 #include "seccomp_filter.h"
+#include "stdvalues.h"
 
 static PyObject *child_decode_handle(void *ctx, uint8_t tag, uint64_t id)
 {
@@ -48,8 +50,39 @@ static int note_fresh(struct child *c, uint64_t id)
         return 0;
 }
 
-/* What the codec cannot carry goes back as a handle: the parent never
- * unpickles anything a confined child made. */
+/* Unconfined only: a picklable value outside the protected tree goes as
+ * a pickle. 1 if it did, 0 to send a handle instead, -1 with an error (an
+ * object of the protected tree inside the value). */
+static int pickled(struct child *c, PyObject *o, struct ex_buf *b)
+{
+        PyObject *r = PyObject_CallMethod(c->pickler, "is_protected", "OO", o,
+                                          c->protected);
+        int prot = r ? PyObject_IsTrue(r) : -1;
+
+        Py_XDECREF(r);
+        if (prot != 0)
+                return prot < 0 ? -1 : 0; /* the object itself: a handle */
+        r = PyObject_CallMethod(c->pickler, "dumps", "OOO", o, c->protected,
+                                c->st->UnsupportedInteractionError);
+        if (!r) {
+                if (PyErr_ExceptionMatches(c->st->UnsupportedInteractionError))
+                        return -1;
+                PyErr_Clear(); /* not picklable: a handle */
+                return 0;
+        }
+        if (ex_put_blob(b, EX_TAG_PICKLE, PyBytes_AS_STRING(r),
+                        (size_t)PyBytes_GET_SIZE(r)) < 0) {
+                Py_DECREF(r);
+                PyErr_SetString(PyExc_ValueError,
+                                "extradite: value too large for one message");
+                return -1;
+        }
+        Py_DECREF(r);
+        return 1;
+}
+
+/* What the codec cannot carry goes back as a handle (or, unconfined, as a
+ * pickle): the parent never unpickles anything a confined child made. */
 static int child_encode_other(void *ctx, PyObject *o, struct ex_buf *b)
 {
         struct child *c = ctx;
@@ -64,6 +97,8 @@ static int child_encode_other(void *ctx, PyObject *o, struct ex_buf *b)
                 }
                 return r > 0 ? 0 : -1;
         }
+        if (c->pickler && (r = pickled(c, o, b)) != 0)
+                return r < 0 ? -1 : 0;
         if (ex_exports_put(&c->exports, o, 0, &id) < 0)
                 return -1;
         if (note_fresh(c, id) < 0 || ex_put_handle(b, EX_TAG_HANDLE, id) < 0) {
@@ -86,7 +121,8 @@ void ex_child_hooks(struct child *c, struct ex_codec_hooks *h)
 {
         *h = (struct ex_codec_hooks){.ctx = c,
                                      .encode_other = child_encode_other,
-                                     .decode_handle = child_decode_handle};
+                                     .decode_handle = child_decode_handle,
+                                     .out_of_band = true};
 }
 
 /* Send the parent handles dropped since our last frame. */
@@ -119,7 +155,8 @@ static int send_frame(struct child *c, uint8_t kind,
         int r;
 
         Py_BEGIN_ALLOW_THREADS
-        r = ex_frame_send(c->fd, &h, c->out.data, (uint32_t)c->out.len);
+        r = ex_frame_send_buf(c->fd, &h, &c->out);
+        ex_fds_close(&c->out.fds); /* the parent has its own now */
         Py_END_ALLOW_THREADS
         /* Releases go after the reply: the reply may name a handle whose
          * last reference here died while it was encoded. */
@@ -214,6 +251,22 @@ static PyObject *attr_or_none(PyObject *o, const char *name)
         Py_RETURN_NONE;
 }
 
+/* The target's whole top-level package is protected from value
+ * transfers to the parent. */
+static int protect(struct child *c, PyObject *modname)
+{
+        PyObject *top, *dot = PyUnicode_FromString(".");
+        int r;
+
+        top = dot ? PyUnicode_Split(modname, dot, 1) : NULL;
+        Py_XDECREF(dot);
+        if (!top)
+                return -1;
+        r = PySet_Add(c->protected, PyList_GET_ITEM(top, 0));
+        Py_DECREF(top);
+        return r;
+}
+
 /* Stack the filter that refuses file opens from now on. */
 static int lock_files(void)
 {
@@ -239,8 +292,16 @@ static PyObject *do_load(struct child *c, PyObject *modname, PyObject *qualname)
 
         if (!obj)
                 return NULL;
+        /* The decoder imports datetime & co. on first use: do it while
+         * files can still be opened. */
+        if (c->lock_files_after_load && ex_convert_preload(c->st) < 0)
+                PyErr_Clear();
         if (c->lock_files_after_load && lock_files() < 0)
                 _exit(3); /* fail closed: never serve an unlocked target */
+        if (c->protected && protect(c, modname) < 0) {
+                Py_DECREF(obj);
+                return NULL;
+        }
         c->lock_files_after_load = 0;
         if (PyType_Check(obj)) {
                 kind = "class";
@@ -327,6 +388,16 @@ static PyObject *dispatch(struct child *c, uint8_t op, PyObject *req,
                         break;
                 return PyObject_DelAttr(obj, name) < 0 ? NULL
                                                        : Py_NewRef(Py_None);
+        case EX_OP_DUNDER:
+                if (!PyArg_ParseTuple(req, "OUO!", &obj, &name, &PyTuple_Type,
+                                      &args))
+                        break;
+                return ex_apply_dunder(c->st, obj, name, args, as_handle);
+        case EX_OP_BATCH:
+                if (!PyArg_ParseTuple(req, "OOO!", &obj, &name, &PyList_Type,
+                                      &args))
+                        break;
+                return ex_apply_batch(c->st, obj, name, args);
         default:
                 break;
         }
@@ -340,11 +411,12 @@ static int serve_call(struct child *c, const struct ex_frame_header *h)
 {
         struct ex_codec_hooks hooks = {.ctx = c,
                                        .encode_other = child_encode_other,
-                                       .decode_handle = child_decode_handle};
+                                       .decode_handle = child_decode_handle,
+                                       .out_of_band = true};
         PyObject *req, *res = NULL;
         int as_handle = 0, ok = 0, r;
 
-        req = ex_decode_all(c->st, &hooks, c->in.data, c->in.len, &c->limits);
+        req = ex_decode_buf(c->st, &hooks, &c->in, &c->limits);
         c->depth++;
         if (req && c->depth > EX_MAX_NESTING)
                 PyErr_Format(c->st->UnsupportedInteractionError,
@@ -388,6 +460,17 @@ static int serve_release(struct child *c)
                                           &c->limits);
 }
 
+/* transport.child_pickle of the profile (checked by the parent). */
+static int wants_child_pickle(PyObject *profile)
+{
+        PyObject *t = PyDict_GetItemString(profile, "transport");
+        PyObject *v = t && PyDict_Check(t)
+                              ? PyDict_GetItemString(t, "child_pickle")
+                              : NULL;
+
+        return v == Py_True;
+}
+
 /* Confine this process as the profile dict says; returns the report dict
  * (None without a profile) or NULL with an exception. */
 static PyObject *confine(struct child *c, PyObject *profile)
@@ -411,6 +494,12 @@ static PyObject *confine(struct child *c, PyObject *profile)
                 return NULL;
         }
         c->lock_files_after_load = policy.seccomp && !policy.files_after_load;
+        if (wants_child_pickle(profile)) {
+                c->pickler = PyImport_ImportModule("extradite._child_pickle");
+                c->protected = PySet_New(NULL);
+                if (!c->pickler || !c->protected)
+                        return NULL;
+        }
         return ex_report_to_dict(&rep, name ? name : Py_None);
 }
 
@@ -510,16 +599,15 @@ PyObject *ex_child_request(struct child *c, uint8_t op,
         r = flush_releases(c);
         if (r == 0) {
                 Py_BEGIN_ALLOW_THREADS
-                r = ex_frame_send(c->fd, &h, payload->data,
-                                  (uint32_t)payload->len);
+                r = ex_frame_send_buf(c->fd, &h, payload);
                 Py_END_ALLOW_THREADS
         }
         /* Serve what the parent asks meanwhile (it may call back into us)
          * until our reply comes. */
         while (r == 0) {
                 Py_BEGIN_ALLOW_THREADS
-                r = ex_frame_recv(c->fd, EX_FRAME_MAX_DEFAULT, -1, -1, &rh,
-                                  &c->in);
+                r = ex_frame_recv_fds(c->fd, EX_FRAME_MAX_DEFAULT, -1, -1,
+                                      &rh, &c->in);
                 Py_END_ALLOW_THREADS
                 if (r < 0)
                         break;
@@ -538,7 +626,7 @@ PyObject *ex_child_request(struct child *c, uint8_t op,
                 return ex_raise_errno(c->st->ProtocolError, r,
                                       "the channel to the parent failed");
         ex_child_hooks(c, &hooks);
-        v = ex_decode_all(c->st, &hooks, c->in.data, c->in.len, &c->limits);
+        v = ex_decode_buf(c->st, &hooks, &c->in, &c->limits);
         if (v && rh.kind == EX_MSG_ERROR) {
                 ex_raise_error_report(c->st, v);
                 Py_CLEAR(v);
@@ -553,8 +641,8 @@ static int serve(struct child *c)
 
         for (;;) {
                 Py_BEGIN_ALLOW_THREADS
-                r = ex_frame_recv(c->fd, EX_FRAME_MAX_DEFAULT, -1, -1, &h,
-                                  &c->in);
+                r = ex_frame_recv_fds(c->fd, EX_FRAME_MAX_DEFAULT, -1, -1, &h,
+                                      &c->in);
                 Py_END_ALLOW_THREADS
                 if (r == -EPIPE)
                         return 0; /* the parent closed the session */

@@ -22,6 +22,10 @@ struct child {
         struct ex_limits limits;
         /* strict profiles: refuse file opens once the target is loaded */
         int lock_files_after_load;
+        /* unconfined only: picklable values go to the parent as pickles,
+         * never those of the protected tree (top-level names loaded) */
+        PyObject *pickler; /* extradite._child_pickle, or NULL */
+        PyObject *protected; /* set of str */
         /* ids exported while encoding the current reply, to roll back if
          * the reply cannot be sent whole */
         uint64_t *fresh;

@@ -214,11 +214,249 @@ static int parent_encode_other(void *ctx, PyObject *o, struct ex_buf *b)
         return export_value(s, o, b);
 }
 
+/* ---- transport policy -------------------------------------------------
+ * Per value, nested ones included: the per-call policy, else the type rule
+ * of the nearest class in the value's MRO, else the session's default. */
+
+static const char *const POLICY_NAMES[] = {"value", "reference"};
+
+static int parse_policy(PyObject *name, const char *what)
+{
+        for (int i = 0; i < 2; i++)
+                if (PyUnicode_Check(name) &&
+                    PyUnicode_CompareWithASCIIString(name, POLICY_NAMES[i]) ==
+                            0)
+                        return i;
+        PyErr_Format(PyExc_ValueError,
+                     "%s must be 'value' or 'reference', not %R", what, name);
+        return -1;
+}
+
+/* The rule for type tp: its policy, and the matched class (borrowed), or
+ * -1 when no rule matches. */
+static int rule_for(ex_session *s, PyTypeObject *tp, PyObject **matched)
+{
+        PyObject *mro = tp->tp_mro;
+
+        if (!s->type_rules || !mro)
+                return -1;
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
+                PyObject *base = PyTuple_GET_ITEM(mro, i);
+                for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(s->type_rules);
+                     j++) {
+                        PyObject *rule = PyTuple_GET_ITEM(s->type_rules, j);
+                        if (PyTuple_GET_ITEM(rule, 0) == base) {
+                                *matched = base;
+                                return (int)PyLong_AsLong(
+                                        PyTuple_GET_ITEM(rule, 1));
+                        }
+                }
+        }
+        return -1;
+}
+
+static int by_rules_or_default(ex_session *s, PyObject *o)
+{
+        PyObject *matched;
+        int p = rule_for(s, Py_TYPE(o), &matched);
+
+        return p >= 0 ? p : s->default_policy;
+}
+
+/* reference hook: under "reference", non-scalar values go as handles. */
+static int reference_by_policy(void *ctx, PyObject *o, struct ex_buf *b)
+{
+        ex_session *s = ctx;
+
+        /* The child's own objects always go back as themselves. */
+        if (PyObject_TypeCheck(o, s->st->RemoteObjectType) ||
+            by_rules_or_default(s, o) != EX_POLICY_REFERENCE)
+                return 0;
+        return export_value(s, o, b) < 0 ? -1 : 1;
+}
+
+static int reference_always(void *ctx, PyObject *o, struct ex_buf *b)
+{
+        ex_session *s = ctx;
+
+        if (PyObject_TypeCheck(o, s->st->RemoteObjectType))
+                return 0;
+        return export_value(s, o, b) < 0 ? -1 : 1;
+}
+
 void ex_session_encode_hooks(ex_session *s, struct ex_codec_hooks *h)
 {
+        int plain = s->default_policy == EX_POLICY_VALUE && !s->type_rules;
+
         *h = (struct ex_codec_hooks){.ctx = s,
                                      .encode_other = parent_encode_other,
-                                     .decode_handle = NULL};
+                                     .decode_handle = NULL,
+                                     .out_of_band = true,
+                                     .reference = plain ? NULL
+                                                        : reference_by_policy};
+}
+
+int ex_session_call_hooks(ex_session *s, PyObject *call_policy,
+                          struct ex_codec_hooks *h)
+{
+        int p;
+
+        ex_session_encode_hooks(s, h);
+        if (!call_policy || call_policy == Py_None)
+                return 0;
+        p = parse_policy(call_policy, "__extradite_policy__");
+        if (p < 0)
+                return -1;
+        h->reference = p == EX_POLICY_REFERENCE ? reference_always : NULL;
+        return 0;
+}
+
+/* The per-call policy keyword, taken out of a call's keywords. */
+static const char CALL_POLICY_KW[] = "__extradite_policy__";
+
+int ex_session_encode_args(ex_session *s, PyObject *const *args, size_t nargs,
+                           PyObject *kwnames, struct ex_buf *b)
+{
+        Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0, skip = -1;
+        uint32_t depth = s->limits.max_depth - 1;
+        struct ex_codec_hooks hooks;
+
+        for (Py_ssize_t i = 0; i < nkw; i++)
+                if (PyUnicode_CompareWithASCIIString(
+                            PyTuple_GET_ITEM(kwnames, i), CALL_POLICY_KW) == 0)
+                        skip = i;
+        if (ex_session_call_hooks(s, skip >= 0 ? args[nargs + (size_t)skip]
+                                               : NULL,
+                                  &hooks) < 0)
+                return -1;
+        if (ex_put_container(b, EX_TAG_TUPLE, (uint32_t)nargs) < 0)
+                goto nomem;
+        for (size_t i = 0; i < nargs; i++)
+                if (ex_encode(s->st, &hooks, args[i], b, depth) < 0)
+                        return -1;
+        if (ex_put_container(b, EX_TAG_DICT,
+                             (uint32_t)(nkw - (skip >= 0))) < 0)
+                goto nomem;
+        for (Py_ssize_t i = 0; i < nkw; i++) {
+                if (i == skip)
+                        continue;
+                if (ex_encode(s->st, &hooks, PyTuple_GET_ITEM(kwnames, i), b,
+                              depth) < 0 ||
+                    ex_encode(s->st, &hooks, args[nargs + (size_t)i], b,
+                              depth) < 0)
+                        return -1;
+        }
+        return 0;
+nomem:
+        PyErr_NoMemory();
+        return -1;
+}
+
+int ex_session_encode_args_tuple(ex_session *s, PyObject *args,
+                                 PyObject *kwargs, struct ex_buf *b)
+{
+        PyObject *names = NULL, *stack = NULL;
+        Py_ssize_t nargs = PyTuple_GET_SIZE(args), nkw = 0, pos = 0, i = 0;
+        PyObject *k, *v;
+        int r;
+
+        if (kwargs && (nkw = PyDict_GET_SIZE(kwargs)) > 0) {
+                names = PyTuple_New(nkw);
+                if (!names)
+                        return -1;
+                while (PyDict_Next(kwargs, &pos, &k, &v))
+                        PyTuple_SET_ITEM(names, i++, Py_NewRef(k));
+        }
+        /* One flat array: positional values, then keyword values. */
+        stack = PyTuple_New(nargs + nkw);
+        if (!stack) {
+                Py_XDECREF(names);
+                return -1;
+        }
+        for (i = 0; i < nargs; i++)
+                PyTuple_SET_ITEM(stack, i,
+                                 Py_NewRef(PyTuple_GET_ITEM(args, i)));
+        for (i = 0; i < nkw; i++)
+                PyTuple_SET_ITEM(
+                        stack, nargs + i,
+                        Py_NewRef(PyDict_GetItem(kwargs,
+                                                 PyTuple_GET_ITEM(names, i))));
+        r = ex_session_encode_args(s, &PyTuple_GET_ITEM(stack, 0),
+                                   (size_t)nargs, names, b);
+        Py_DECREF(stack);
+        Py_XDECREF(names);
+        return r;
+}
+
+/* Session.effective_policy(value, call_policy=None) -> dict */
+static PyObject *session_effective_policy(ex_session *s, PyObject *args,
+                                          PyObject *kw)
+{
+        static char *kwlist[] = {"value", "call_policy", NULL};
+        PyObject *value, *call_policy = Py_None, *matched = NULL;
+        const char *source;
+        int p;
+
+        if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:effective_policy",
+                                         kwlist, &value, &call_policy))
+                return NULL;
+        if (call_policy != Py_None) {
+                p = parse_policy(call_policy, "call_policy");
+                if (p < 0)
+                        return NULL;
+                source = "call_override";
+        } else if ((p = rule_for(s, Py_TYPE(value), &matched)) >= 0) {
+                source = "type_rule";
+        } else {
+                p = s->default_policy;
+                source = "session_default";
+        }
+        return Py_BuildValue("{sssssN}", "effective_policy", POLICY_NAMES[p],
+                             "source", source, "matched_type",
+                             matched ? PyObject_GetAttrString(matched,
+                                                              "__name__")
+                                     : Py_NewRef(Py_None));
+}
+
+/* transport_type_rules: a sequence of (type, policy) pairs. */
+static PyObject *parse_rules(PyObject *rules)
+{
+        PyObject *seq, *out = NULL;
+        Py_ssize_t n;
+
+        if (rules == Py_None)
+                return Py_NewRef(Py_None);
+        seq = PySequence_Fast(rules, "transport_type_rules must be pairs");
+        if (!seq)
+                return NULL;
+        n = PySequence_Fast_GET_SIZE(seq);
+        out = n ? PyTuple_New(n) : NULL;
+        for (Py_ssize_t i = 0; out && i < n; i++) {
+                PyObject *pair = PySequence_Fast_GET_ITEM(seq, i), *tp, *pol;
+                int p;
+
+                if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+                    !PyType_Check(tp = PyTuple_GET_ITEM(pair, 0))) {
+                        PyErr_SetString(PyExc_ValueError,
+                                        "transport_type_rules keys must be "
+                                        "types");
+                        Py_CLEAR(out);
+                        break;
+                }
+                pol = PyTuple_GET_ITEM(pair, 1);
+                p = parse_policy(pol, "a transport_type_rules policy");
+                if (p < 0) {
+                        Py_CLEAR(out);
+                        break;
+                }
+                PyTuple_SET_ITEM(out, i, Py_BuildValue("(Oi)", tp, p));
+                if (!PyTuple_GET_ITEM(out, i))
+                        Py_CLEAR(out);
+        }
+        Py_DECREF(seq);
+        if (!out && !PyErr_Occurred())
+                return Py_NewRef(Py_None); /* no rules */
+        return out;
 }
 
 int ex_session_encode_other(void *session, PyObject *o, struct ex_buf *b)
@@ -232,8 +470,7 @@ PyObject *ex_session_decode(ex_session *s, PyTypeObject *handle_type)
         struct ex_codec_hooks hooks = {.ctx = &ctx,
                                        .decode_handle = parent_decode_handle};
 
-        return ex_decode_all(s->st, &hooks, s->in.data, s->in.len,
-                             &s->limits);
+        return ex_decode_buf(s->st, &hooks, &s->in, &s->limits);
 }
 
 void ex_session_forget(ex_session *s, ex_remote *p)
@@ -303,9 +540,11 @@ static PyObject *violation(ex_session *s, int nr)
         } else {
                 exc = PyObject_CallFunction(
                         s->st->SandboxViolation, "s",
-                        "extradite: the child was killed by SIGSYS (a system "
-                        "call from a non-native architecture or an x32 "
-                        "number, which the sandbox kills outright)");
+                        "extradite: the child was killed by SIGSYS without "
+                        "naming the system call (one from a non-native "
+                        "architecture or an x32 number, which the sandbox "
+                        "kills outright, or a trap while SIGSYS was "
+                        "blocked)");
                 sys_name = Py_NewRef(Py_None);
                 sys_nr = Py_NewRef(Py_None);
         }
@@ -426,8 +665,7 @@ static PyObject *finish_reply(ex_session *s, const struct ex_frame_header *h,
         struct decode_ctx ctx = {s, handle_type};
         struct ex_codec_hooks hooks = {.ctx = &ctx,
                                        .decode_handle = parent_decode_handle};
-        PyObject *v = ex_decode_all(s->st, &hooks, s->in.data, s->in.len,
-                                    &s->limits);
+        PyObject *v = ex_decode_buf(s->st, &hooks, &s->in, &s->limits);
 
         if (!v) {
                 /* A child that sends undecodable values is not trusted
@@ -460,8 +698,7 @@ static int boot_report(ex_session *s)
 {
         struct ex_codec_hooks hooks = {.ctx = s,
                                        .decode_handle = refuse_handle};
-        PyObject *v = ex_decode_all(s->st, &hooks, s->in.data, s->in.len,
-                                    &s->limits);
+        PyObject *v = ex_decode_buf(s->st, &hooks, &s->in, &s->limits);
 
         if (!v || !(PyDict_CheckExact(v) || v == Py_None)) {
                 PyErr_Clear();
@@ -507,8 +744,7 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
                 r = ex_frame_send(s->sock, &rh0, rel.data, (uint32_t)rel.len);
         }
         if (r == 0)
-                r = ex_frame_send(s->sock, &h, payload->data,
-                                  (uint32_t)payload->len);
+                r = ex_frame_send_buf(s->sock, &h, payload);
         Py_END_ALLOW_THREADS
         ex_buf_free(&rel);
 
@@ -516,8 +752,8 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
          * (callbacks) and take its releases. */
         while (r == 0) {
                 Py_BEGIN_ALLOW_THREADS
-                r = ex_frame_recv(s->sock, EX_FRAME_MAX_DEFAULT, deadline,
-                                  s->child.pidfd, &rh, &s->in);
+                r = ex_frame_recv_fds(s->sock, EX_FRAME_MAX_DEFAULT,
+                                      deadline, s->child.pidfd, &rh, &s->in);
                 Py_END_ALLOW_THREADS
                 if (r < 0)
                         break;
@@ -556,8 +792,10 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
                         session_die(s, -EPIPE, exc);
                 }
         }
-        /* Give back the memory a large reply needed. */
+        /* Give back the memory a large reply needed, and any fds a frame
+         * we did not decode brought along. */
         ex_buf_trim(&s->in, 1u << 20);
+        ex_fds_close(&s->in.fds);
         unlock_session(s);
         return res;
 }
@@ -595,6 +833,8 @@ static int send_bootstrap(ex_session *s, PyObject *sys_path,
         int r;
 
         ex_session_encode_hooks(s, &hooks);
+        hooks.reference = NULL; /* the bootstrap is data, whatever the policy */
+        hooks.out_of_band = false; /* and inline: sent by ex_frame_send */
         if (ex_put_container(&b, EX_TAG_TUPLE, 2) < 0 ||
             ex_encode(s->st, &hooks, sys_path, &b, 4) < 0 ||
             (options ? ex_encode(s->st, &hooks, options, &b, 8)
@@ -682,23 +922,32 @@ static int is_confined(PyObject *options)
 
 static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
 {
-        static char *kwlist[] = {"executable",    "package_root",
-                                 "sys_path",      "start_timeout",
-                                 "options",       "call_timeout",
-                                 "profile",       "child_pickle",
+        static char *kwlist[] = {"executable",       "package_root",
+                                 "sys_path",         "start_timeout",
+                                 "options",          "call_timeout",
+                                 "profile",          "child_pickle",
+                                 "transport_policy", "transport_type_rules",
                                  NULL};
         PyObject *exe_b = NULL, *root_b = NULL, *sys_path,
-                 *options = NULL, *call_timeout = Py_None, *profile = Py_None;
+                 *options = NULL, *call_timeout = Py_None, *profile = Py_None,
+                 *policy = NULL, *rules_in = Py_None, *rules = NULL;
         double start_timeout = 60.0, call_timeout_s = -1;
-        int child_pickle = 0;
+        int child_pickle = 0, default_policy = EX_POLICY_VALUE;
         ex_session *s;
         int sv[2];
 
         if (!PyArg_ParseTupleAndKeywords(
-                    args, kw, "O&O&O!|dO!OUp", kwlist, PyUnicode_FSConverter,
-                    &exe_b, PyUnicode_FSConverter, &root_b, &PyList_Type,
-                    &sys_path, &start_timeout, &PyDict_Type, &options,
-                    &call_timeout, &profile, &child_pickle))
+                    args, kw, "O&O&O!|dO!OUpUO", kwlist,
+                    PyUnicode_FSConverter, &exe_b, PyUnicode_FSConverter,
+                    &root_b, &PyList_Type, &sys_path, &start_timeout,
+                    &PyDict_Type, &options, &call_timeout, &profile,
+                    &child_pickle, &policy, &rules_in))
+                goto fail_args;
+        if (policy &&
+            (default_policy = parse_policy(policy, "transport_policy")) < 0)
+                goto fail_args;
+        rules = parse_rules(rules_in);
+        if (!rules)
                 goto fail_args;
         if (!(start_timeout > 0)) {
                 PyErr_SetString(PyExc_ValueError,
@@ -737,6 +986,8 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         s->booting = 1;
         s->profile = Py_NewRef(profile);
         s->confined = is_confined(options);
+        s->default_policy = default_policy;
+        s->type_rules = rules == Py_None ? NULL : Py_NewRef(rules);
         s->lock = PyThread_allocate_lock();
         if (!s->st || !s->lock) {
                 if (!PyErr_Occurred())
@@ -758,12 +1009,14 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
                 goto fail;
         Py_DECREF(exe_b);
         Py_DECREF(root_b);
+        Py_DECREF(rules);
         return (PyObject *)s;
 fail:
         Py_DECREF(s);
 fail_args:
         Py_XDECREF(exe_b);
         Py_XDECREF(root_b);
+        Py_XDECREF(rules);
         return NULL;
 }
 
@@ -867,6 +1120,7 @@ static int session_traverse(ex_session *s, visitproc visit, void *arg)
 {
         Py_VISIT(Py_TYPE(s));
         Py_VISIT(s->report);
+        Py_VISIT(s->type_rules);
         Py_VISIT(s->module);
         return 0;
 }
@@ -892,6 +1146,7 @@ static void session_dealloc(ex_session *s)
         Py_CLEAR(s->death);
         Py_CLEAR(s->profile);
         Py_CLEAR(s->report);
+        Py_CLEAR(s->type_rules);
         Py_CLEAR(s->module);
         tp->tp_free(s);
         Py_DECREF(tp);
@@ -904,6 +1159,11 @@ static PyMethodDef session_methods[] = {
         {"getattr", (PyCFunction)session_getattr, METH_VARARGS,
          "getattr(handle, name) -> value\n\nGet an attribute of a remote "
          "object."},
+        {"effective_policy", (PyCFunction)(void (*)(void))session_effective_policy,
+         METH_VARARGS | METH_KEYWORDS,
+         "effective_policy(value, call_policy=None) -> dict\n\nHow value "
+         "would travel to the child: effective_policy, source "
+         "(call_override, type_rule or session_default), matched_type."},
         {"close", (PyCFunction)session_close, METH_NOARGS,
          "Stop the child and reap it. Idempotent."},
         {NULL, NULL, 0, NULL},

@@ -40,6 +40,10 @@ typedef struct {
         /* parent objects the child holds handles to (callbacks) */
         struct ex_exports exports;
         int confined; /* the child may not reach private attributes */
+        /* transport policy: EX_POLICY_VALUE or _REFERENCE, and the
+         * type rules as (type, policy) pairs in the order given */
+        int default_policy;
+        PyObject *type_rules; /* tuple of (type, int) tuples */
         enum ex_session_state state;
         PyObject *death; /* str: why the session died, once it has */
         int64_t start_timeout_ms; /* bounds the first reply */
@@ -72,6 +76,22 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
  * travel as handles (the child calls back through them); other values are
  * pickled (the parent is trusted). */
 void ex_session_encode_hooks(ex_session *s, struct ex_codec_hooks *h);
+
+enum { EX_POLICY_VALUE = 0, EX_POLICY_REFERENCE = 1 };
+
+/* Hooks for one call's values under an explicit per-call policy
+ * (call_policy: NULL or None for none, "value" or "reference"). 0, or -1
+ * with ValueError for another policy. */
+int ex_session_call_hooks(ex_session *s, PyObject *call_policy,
+                          struct ex_codec_hooks *h);
+
+/* Encode a call's (args, kwargs) for the child under the session's
+ * transport policy; a __extradite_policy__ keyword is taken out and
+ * overrides it for this call. Vectorcall and tuple/dict forms. 0 or -1. */
+int ex_session_encode_args(ex_session *s, PyObject *const *args, size_t nargs,
+                           PyObject *kwnames, struct ex_buf *b);
+int ex_session_encode_args_tuple(ex_session *s, PyObject *args,
+                                 PyObject *kwargs, struct ex_buf *b);
 
 /* parent_encode_other on its own (for error reports to the child). */
 int ex_session_encode_other(void *session, PyObject *o, struct ex_buf *b);

@@ -53,6 +53,29 @@ class _Close:
         return cls.__extradite_stop__
 
 
+class _PolicyQuery:
+    """get_effective_policy / get_effective_policy_trace, on proxy classes
+    and their instances alike."""
+
+    def __init__(self, trace):
+        self.trace = trace
+
+    def __get__(self, obj, cls=None):
+        session = (cls if cls is not None else type(obj)).__extradite_session__
+        trace = self.trace
+
+        def query(value, call_policy=None):
+            result = session.effective_policy(value, call_policy)
+            return result if trace else result["effective_policy"]
+
+        query.__name__ = "get_effective_policy_trace" if trace else "get_effective_policy"
+        query.__doc__ = (
+            "How `value` would travel to the child: 'value' or 'reference'"
+            + (", with the source of that choice and the matched type." if trace else ".")
+        )
+        return query
+
+
 def _sandbox_report(cls):
     """What the child's sandbox actually applied: seccomp, Landlock,
     namespaces, capabilities, no_new_privs and rlimits (a new dict)."""
@@ -73,6 +96,8 @@ def _make_class(session, stop, handle, target, name, qualname, methods, doc):
         "__extradite_stop__": stop,
         "close": _Close(),
         "sandbox_report": classmethod(_sandbox_report),
+        "get_effective_policy": _PolicyQuery(trace=False),
+        "get_effective_policy_trace": _PolicyQuery(trace=True),
     }
     for method in methods:
         if method not in namespace:
@@ -80,11 +105,36 @@ def _make_class(session, stop, handle, target, name, qualname, methods, doc):
     return _ProxyClassMeta(name, (_core.RemoteObject,), namespace)
 
 
+def _make_function(session, stop, handle, target, name, qualname, doc):
+    """The proxy of a function target: a _core.RemoteFunction whose calls
+    (and batch()) run the function in the child; close() calls `stop`."""
+    function = _core.RemoteFunction(session, handle, stop)
+    function.__dict__.update(
+        __name__=name,
+        __qualname__=qualname or name,
+        __doc__=doc,
+        # As for classes: not the remote module, which must stay unimported.
+        __module__="extradite",
+        __extradite_target__=target,
+    )
+    return function
+
+
 def extradite(
-    target, share_key=None, *, sandbox=None, call_timeout=None, share_keepalive_seconds=None
+    target,
+    share_key=None,
+    transport_policy="value",
+    transport_type_rules=None,
+    *,
+    sandbox=None,
+    call_timeout=None,
+    share_keepalive_seconds=None,
 ):
     """Import ``target`` ("module.path:ClassName") in a sandboxed child
-    interpreter and return a proxy class for it.
+    interpreter and return a proxy class for it. For a function target
+    ("module.path:func") the result is a callable proxy that runs the
+    function in the child, with ``close()``, ``sandbox_report()`` and
+    ``batch()`` like a proxy class.
 
     Constructing the proxy class creates an instance in the child; method
     calls, attribute reads and assignments on the instance run there.
@@ -96,6 +146,13 @@ def extradite(
     ``share_key``: calls with the same key share one child, which stops
     when the last of their classes is closed, or ``share_keepalive_seconds``
     after that. Reusing a key with other settings raises ValueError.
+
+    ``transport_policy``: how the values you pass travel: "value" (copies;
+    pickles for what the codec lacks) or "reference" (every non-scalar
+    value as a handle, so ``echo(obj) is obj``). ``transport_type_rules``
+    ({type: policy}) overrides it per type, the nearest class in a value's
+    MRO winning; the keyword ``__extradite_policy__`` on a call overrides
+    both for that call.
 
     ``sandbox`` is a built-in profile ("strict", "default", "network",
     "unconfined"), a path to a profile file or a mapping of the same shape;
@@ -111,19 +168,27 @@ def extradite(
     call, and ExtraditeProtocolError when the child cannot start.
     """
     module, qualname = _parse_target(target)
+    transport = _sessions.check_transport(transport_policy, transport_type_rules)
     call_timeout = _sessions.check_timeout("call_timeout", call_timeout)
     keepalive = _sessions.check_timeout("share_keepalive_seconds", share_keepalive_seconds)
     _core.assert_not_loaded(module)
-    session, release = _sessions.acquire(share_key, module, sandbox, call_timeout, keepalive)
+    session, release = _sessions.acquire(
+        share_key, module, sandbox, call_timeout, keepalive, transport
+    )
     try:
         handle, kind, name, remote_qualname, _module, methods, doc = session.load(
             module, qualname
         )
-        if kind != "class":
-            raise TypeError(f"extradite target {target!r} is a {kind}, not a class")
-        cls = _make_class(
-            session, release, handle, target, name or qualname, remote_qualname, methods, doc
-        )
+        if kind == "function":
+            cls = _make_function(
+                session, release, handle, target, name or qualname, remote_qualname, doc
+            )
+        elif kind == "class":
+            cls = _make_class(
+                session, release, handle, target, name or qualname, remote_qualname, methods, doc
+            )
+        else:
+            raise TypeError(f"extradite target {target!r} is a {kind}, not a class or function")
     except BaseException:
         release()
         raise
@@ -133,7 +198,13 @@ def extradite(
 
 
 def prewarm_extradite_session(
-    share_key, *, sandbox=None, call_timeout=None, share_keepalive_seconds=None
+    share_key,
+    transport_policy="value",
+    transport_type_rules=None,
+    *,
+    sandbox=None,
+    call_timeout=None,
+    share_keepalive_seconds=None,
 ):
     """Start the shared child for ``share_key`` ahead of its first
     ``extradite(..., share_key)``. Returns True if this call started it,
@@ -145,6 +216,7 @@ def prewarm_extradite_session(
         sandbox,
         _sessions.check_timeout("call_timeout", call_timeout),
         _sessions.check_timeout("share_keepalive_seconds", share_keepalive_seconds),
+        _sessions.check_transport(transport_policy, transport_type_rules),
     )
 
 

@@ -44,7 +44,31 @@ def child_sys_path():
     return [os.path.abspath(entry) for entry in sys.path if isinstance(entry, str)]
 
 
-def start(module, sandbox, call_timeout):
+POLICIES = ("value", "reference")
+
+
+def check_transport(policy, rules):
+    """(policy, rules as a tuple of (type, policy) pairs in order), or
+    ValueError/TypeError before anything starts."""
+    if policy not in POLICIES:
+        raise ValueError(f"transport_policy must be 'value' or 'reference', not {policy!r}")
+    if rules is None:
+        return policy, ()
+    if not isinstance(rules, dict):
+        raise TypeError(
+            f"transport_type_rules must be a dict of type -> policy, not {type(rules).__name__}"
+        )
+    for tp, rule in rules.items():
+        if not isinstance(tp, type):
+            raise ValueError(f"transport_type_rules keys must be types, not {tp!r}")
+        if rule not in POLICIES:
+            raise ValueError(
+                f"transport_type_rules[{tp.__name__}] must be 'value' or 'reference', not {rule!r}"
+            )
+    return policy, tuple(rules.items())
+
+
+def start(module, sandbox, call_timeout, transport=("value", ())):
     """A new child confined by `sandbox`: (session, stop). A bad profile
     is refused before any process starts."""
     if not sys.executable:
@@ -62,6 +86,8 @@ def start(module, sandbox, call_timeout):
             call_timeout=call_timeout,
             profile=profile.name,
             child_pickle=profile.policy["transport"]["child_pickle"],
+            transport_policy=transport[0],
+            transport_type_rules=transport[1] or None,
         )
     except BaseException:
         profile.cleanup()
@@ -95,23 +121,30 @@ class _Shared:
             self.timer = None
 
 
-def _settings(sandbox, call_timeout, keepalive):
+def _settings(sandbox, call_timeout, keepalive, transport):
     """What must match for a share_key to be reused."""
     return {
+        "transport_policy": transport[0],
+        # order included: the first matching rule of equal rank wins
+        "transport_type_rules": transport[1],
         "sandbox": _sandbox.fingerprint(sandbox),
         "call_timeout": call_timeout,
         "share_keepalive_seconds": keepalive,
     }
 
 
-def _describe(value):
-    return repr(value[0]) if isinstance(value, tuple) else repr(value)
+def _describe(name, value):
+    if name == "sandbox":
+        return repr(value[0])  # the profile's name, not its whole text
+    if name == "transport_type_rules":
+        return repr({tp.__name__: rule for tp, rule in value})
+    return repr(value)
 
 
-def _get_or_start(key, module, sandbox, call_timeout, keepalive):
+def _get_or_start(key, module, sandbox, call_timeout, keepalive, transport):
     """The live _Shared for key (started if needed) and whether it is new.
     Called with _lock held."""
-    settings = _settings(sandbox, call_timeout, keepalive)
+    settings = _settings(sandbox, call_timeout, keepalive, transport)
     entry = _shared.get(key)
     if entry is not None and not entry.session.alive:
         _drop(entry)  # its child died: start afresh
@@ -121,12 +154,12 @@ def _get_or_start(key, module, sandbox, call_timeout, keepalive):
             if entry.settings[name] != value:
                 raise ValueError(
                     f"extradite: share_key {key!r} is in use with {name}="
-                    f"{_describe(entry.settings[name])}; this call asks for "
-                    f"{_describe(value)}. Every user of a share_key must use "
+                    f"{_describe(name, entry.settings[name])}; this call asks for "
+                    f"{_describe(name, value)}. Every user of a share_key must use "
                     "the same settings."
                 )
         return entry, False
-    session, stop = start(module, sandbox, call_timeout)
+    session, stop = start(module, sandbox, call_timeout, transport)
     entry = _Shared(key, settings, session, stop, keepalive)
     _shared[key] = entry
     return entry, True
@@ -158,17 +191,19 @@ def _idle(entry):
     timer.start()
 
 
-def acquire(share_key, module, sandbox, call_timeout, keepalive):
+def acquire(share_key, module, sandbox, call_timeout, keepalive, transport):
     """A session for one proxy class: (session, release). release() is
     idempotent; it stops a private child, or gives back a shared one."""
     if share_key is None:
         if keepalive is not None:
             raise ValueError("share_keepalive_seconds requires share_key")
-        return start(module, sandbox, call_timeout)
+        return start(module, sandbox, call_timeout, transport)
     if not isinstance(share_key, str):
         raise TypeError(f"share_key must be a str or None, not {type(share_key).__name__}")
     with _lock:
-        entry, _ = _get_or_start(share_key, module, sandbox, call_timeout, keepalive)
+        entry, _ = _get_or_start(
+            share_key, module, sandbox, call_timeout, keepalive, transport
+        )
         entry.cancel_timer()
         entry.holders += 1
     released = []
@@ -185,13 +220,15 @@ def acquire(share_key, module, sandbox, call_timeout, keepalive):
     return entry.session, release
 
 
-def prewarm(share_key, sandbox=None, call_timeout=None, keepalive=None):
+def prewarm(share_key, sandbox, call_timeout, keepalive, transport):
     """Start the shared child for share_key now. True if this call started
     it, False if it was already running (with the same settings)."""
     if not isinstance(share_key, str):
         raise TypeError(f"share_key must be a str, not {type(share_key).__name__}")
     with _lock:
-        entry, new = _get_or_start(share_key, None, sandbox, call_timeout, keepalive)
+        entry, new = _get_or_start(
+            share_key, None, sandbox, call_timeout, keepalive, transport
+        )
         if new and keepalive is not None:
             _idle(entry)  # nobody holds it yet: the keep-alive clock runs
     return new
