@@ -63,7 +63,7 @@ static int put_target(struct ex_buf *b, uint32_t fields, uint64_t handle,
 static int put_args_kwargs(ex_session *s, struct ex_buf *b, PyObject *args,
                            PyObject *kwargs)
 {
-        return ex_session_encode_args_tuple(s, args, kwargs, b);
+        return ex_session_encode_args_tuple(s, args, kwargs, NULL, b);
 }
 
 /* Class-level session and handle of a proxy class, or NULL + TypeError. */
@@ -249,7 +249,7 @@ static PyObject *method_vectorcall(ex_method *self, PyObject *const *args,
                 return NULL;
         if (put_target(&b, 4, self->handle, self->name) == 0 &&
             ex_session_encode_args(s, args, PyVectorcall_NARGS(nargsf),
-                                   kwnames, &b) == 0)
+                                   kwnames, NULL, &b) == 0)
                 res = ex_session_call(s, EX_OP_CALL_METHOD, &b,
                                       s->st->RemoteObjectType);
         ex_buf_free(&b);

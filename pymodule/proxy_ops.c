@@ -618,20 +618,13 @@ static PyObject *batch_calls(PyObject *calls)
         return list;
 }
 
-/* call_policy is checked now; what a policy does is not implemented yet
- * (another change will pass it to the encoder), so it goes nowhere. */
+/* call_policy overrides the transport policy for every call of the
+ * batch; checked before anything is sent, even for an empty batch. */
 static int check_call_policy(PyObject *policy)
 {
-        if (policy == Py_None ||
-            (PyUnicode_Check(policy) &&
-             (PyUnicode_CompareWithASCIIString(policy, "value") == 0 ||
-              PyUnicode_CompareWithASCIIString(policy, "reference") == 0)))
-                return 0;
-        PyErr_Format(PyExc_ValueError,
-                     "call_policy must be 'value', 'reference' or None, not "
-                     "%R",
-                     policy);
-        return -1;
+        return policy == Py_None || ex_policy_parse(policy, "call_policy") >= 0
+                       ? 0
+                       : -1;
 }
 
 PyObject *ex_remote_batch(ex_session *s, uint64_t handle, PyObject *name,
@@ -701,7 +694,7 @@ PyObject *ex_remote_batch(ex_session *s, uint64_t handle, PyObject *name,
                 }
                 if (ex_session_encode_args_tuple(s, PyTuple_GET_ITEM(pair, 0),
                                                  PyTuple_GET_ITEM(pair, 1),
-                                                 &b) < 0)
+                                                 policy, &b) < 0)
                         goto out;
         }
         res = ex_session_call(s, EX_OP_BATCH, &b, s->st->RemoteObjectType);
@@ -763,7 +756,8 @@ static PyObject *function_vectorcall(ex_function *f, PyObject *const *args,
                 goto out;
         }
         /* As a method call's: the transport policy applies alike. */
-        if (ex_session_encode_args(s, args, (size_t)nargs, kwnames, &b) == 0)
+        if (ex_session_encode_args(s, args, (size_t)nargs, kwnames, NULL, &b) ==
+            0)
                 res = ex_session_call(s, EX_OP_CALL, &b,
                                       s->st->RemoteObjectType);
 out:

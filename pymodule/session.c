@@ -220,7 +220,7 @@ static int parent_encode_other(void *ctx, PyObject *o, struct ex_buf *b)
 
 static const char *const POLICY_NAMES[] = {"value", "reference"};
 
-static int parse_policy(PyObject *name, const char *what)
+int ex_policy_parse(PyObject *name, const char *what)
 {
         for (int i = 0; i < 2; i++)
                 if (PyUnicode_Check(name) &&
@@ -304,7 +304,7 @@ int ex_session_call_hooks(ex_session *s, PyObject *call_policy,
         ex_session_encode_hooks(s, h);
         if (!call_policy || call_policy == Py_None)
                 return 0;
-        p = parse_policy(call_policy, "__extradite_policy__");
+        p = ex_policy_parse(call_policy, "__extradite_policy__");
         if (p < 0)
                 return -1;
         h->reference = p == EX_POLICY_REFERENCE ? reference_always : NULL;
@@ -315,7 +315,8 @@ int ex_session_call_hooks(ex_session *s, PyObject *call_policy,
 static const char CALL_POLICY_KW[] = "__extradite_policy__";
 
 int ex_session_encode_args(ex_session *s, PyObject *const *args, size_t nargs,
-                           PyObject *kwnames, struct ex_buf *b)
+                           PyObject *kwnames, PyObject *call_policy,
+                           struct ex_buf *b)
 {
         Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0, skip = -1;
         uint32_t depth = s->limits.max_depth - 1;
@@ -326,7 +327,7 @@ int ex_session_encode_args(ex_session *s, PyObject *const *args, size_t nargs,
                             PyTuple_GET_ITEM(kwnames, i), CALL_POLICY_KW) == 0)
                         skip = i;
         if (ex_session_call_hooks(s, skip >= 0 ? args[nargs + (size_t)skip]
-                                               : NULL,
+                                               : call_policy,
                                   &hooks) < 0)
                 return -1;
         if (ex_put_container(b, EX_TAG_TUPLE, (uint32_t)nargs) < 0)
@@ -353,7 +354,8 @@ nomem:
 }
 
 int ex_session_encode_args_tuple(ex_session *s, PyObject *args,
-                                 PyObject *kwargs, struct ex_buf *b)
+                                 PyObject *kwargs, PyObject *call_policy,
+                                 struct ex_buf *b)
 {
         PyObject *names = NULL, *stack = NULL;
         Py_ssize_t nargs = PyTuple_GET_SIZE(args), nkw = 0, pos = 0, i = 0;
@@ -382,7 +384,7 @@ int ex_session_encode_args_tuple(ex_session *s, PyObject *args,
                         Py_NewRef(PyDict_GetItem(kwargs,
                                                  PyTuple_GET_ITEM(names, i))));
         r = ex_session_encode_args(s, &PyTuple_GET_ITEM(stack, 0),
-                                   (size_t)nargs, names, b);
+                                   (size_t)nargs, names, call_policy, b);
         Py_DECREF(stack);
         Py_XDECREF(names);
         return r;
@@ -401,7 +403,7 @@ static PyObject *session_effective_policy(ex_session *s, PyObject *args,
                                          kwlist, &value, &call_policy))
                 return NULL;
         if (call_policy != Py_None) {
-                p = parse_policy(call_policy, "call_policy");
+                p = ex_policy_parse(call_policy, "call_policy");
                 if (p < 0)
                         return NULL;
                 source = "call_override";
@@ -444,7 +446,7 @@ static PyObject *parse_rules(PyObject *rules)
                         break;
                 }
                 pol = PyTuple_GET_ITEM(pair, 1);
-                p = parse_policy(pol, "a transport_type_rules policy");
+                p = ex_policy_parse(pol, "a transport_type_rules policy");
                 if (p < 0) {
                         Py_CLEAR(out);
                         break;
@@ -944,7 +946,7 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
                     &child_pickle, &policy, &rules_in))
                 goto fail_args;
         if (policy &&
-            (default_policy = parse_policy(policy, "transport_policy")) < 0)
+            (default_policy = ex_policy_parse(policy, "transport_policy")) < 0)
                 goto fail_args;
         rules = parse_rules(rules_in);
         if (!rules)

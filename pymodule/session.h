@@ -86,12 +86,19 @@ int ex_session_call_hooks(ex_session *s, PyObject *call_policy,
                           struct ex_codec_hooks *h);
 
 /* Encode a call's (args, kwargs) for the child under the session's
- * transport policy; a __extradite_policy__ keyword is taken out and
- * overrides it for this call. Vectorcall and tuple/dict forms. 0 or -1. */
+ * transport policy. call_policy (NULL/None, "value" or "reference")
+ * overrides it for the call, and a __extradite_policy__ keyword, taken
+ * out, overrides both. Vectorcall and tuple/dict forms. 0 or -1. */
 int ex_session_encode_args(ex_session *s, PyObject *const *args, size_t nargs,
-                           PyObject *kwnames, struct ex_buf *b);
+                           PyObject *kwnames, PyObject *call_policy,
+                           struct ex_buf *b);
 int ex_session_encode_args_tuple(ex_session *s, PyObject *args,
-                                 PyObject *kwargs, struct ex_buf *b);
+                                 PyObject *kwargs, PyObject *call_policy,
+                                 struct ex_buf *b);
+
+/* EX_POLICY_VALUE or _REFERENCE for "value"/"reference", else -1 with a
+ * ValueError naming `what`. */
+int ex_policy_parse(PyObject *name, const char *what);
 
 /* parent_encode_other on its own (for error reports to the child). */
 int ex_session_encode_other(void *session, PyObject *o, struct ex_buf *b);

@@ -53,6 +53,22 @@ class _Close:
         return cls.__extradite_stop__
 
 
+def _policy_query(session, trace):
+    """get_effective_policy(value, call_policy=None), or its _trace form,
+    for the transport settings of `session`."""
+
+    def query(value, call_policy=None):
+        result = session.effective_policy(value, call_policy)
+        return result if trace else result["effective_policy"]
+
+    query.__name__ = "get_effective_policy_trace" if trace else "get_effective_policy"
+    query.__doc__ = (
+        "How `value` would travel to the child: 'value' or 'reference'"
+        + (", with the source of that choice and the matched type." if trace else ".")
+    )
+    return query
+
+
 class _PolicyQuery:
     """get_effective_policy / get_effective_policy_trace, on proxy classes
     and their instances alike."""
@@ -61,19 +77,8 @@ class _PolicyQuery:
         self.trace = trace
 
     def __get__(self, obj, cls=None):
-        session = (cls if cls is not None else type(obj)).__extradite_session__
-        trace = self.trace
-
-        def query(value, call_policy=None):
-            result = session.effective_policy(value, call_policy)
-            return result if trace else result["effective_policy"]
-
-        query.__name__ = "get_effective_policy_trace" if trace else "get_effective_policy"
-        query.__doc__ = (
-            "How `value` would travel to the child: 'value' or 'reference'"
-            + (", with the source of that choice and the matched type." if trace else ".")
-        )
-        return query
+        owner = cls if cls is not None else type(obj)
+        return _policy_query(owner.__extradite_session__, self.trace)
 
 
 def _sandbox_report(cls):
@@ -116,6 +121,8 @@ def _make_function(session, stop, handle, target, name, qualname, doc):
         # As for classes: not the remote module, which must stay unimported.
         __module__="extradite",
         __extradite_target__=target,
+        get_effective_policy=_policy_query(session, trace=False),
+        get_effective_policy_trace=_policy_query(session, trace=True),
     )
     return function
 

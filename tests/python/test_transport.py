@@ -162,3 +162,25 @@ def test_value_policy_under_reference_default_for_one_call():
         assert not caller.kept_is(data)
     finally:
         Caller.close()
+
+
+def test_batch_call_policy_decides_the_transport():
+    Caller = make()
+    try:
+        caller = Caller()
+        data = [1]
+        caller.keep.batch([([data], {})], call_policy="reference")
+        assert caller.kept_is(data, __extradite_policy__="reference")
+        caller.keep.batch([([data], {})])
+        assert not caller.kept_is(data, __extradite_policy__="reference")
+    finally:
+        Caller.close()
+
+
+def test_function_targets_answer_policy_questions():
+    func = xtd("xtd_targets.funcs:add", transport_type_rules={list: "reference"})
+    try:
+        assert func.get_effective_policy([1]) == "reference"
+        assert func.get_effective_policy_trace({})["source"] == "session_default"
+    finally:
+        func.close()
