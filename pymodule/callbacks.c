@@ -29,10 +29,11 @@ static PyObject *call_with(PyObject *fn, PyObject *args, PyObject *kwargs)
         return PyObject_Call(fn, args, PyDict_GET_SIZE(kwargs) ? kwargs : NULL);
 }
 
-static PyObject *run(ex_session *s, uint8_t op, PyObject *req)
+/* Run one request; *as_handle is set when the result must go as a
+ * handle whatever the policy (an iterator). */
+static PyObject *run(ex_session *s, uint8_t op, PyObject *req, int *as_handle)
 {
         PyObject *obj, *name, *args, *kwargs, *value, *fn, *res;
-        int as_handle; /* results go by handle or copy per the policy */
 
         switch (op) {
         case EX_OP_CALL:
@@ -74,7 +75,7 @@ static PyObject *run(ex_session *s, uint8_t op, PyObject *req)
                 if (!PyArg_ParseTuple(req, "OUO!", &obj, &name, &PyTuple_Type,
                                       &args))
                         break;
-                return ex_apply_dunder(s->st, obj, name, args, &as_handle);
+                return ex_apply_dunder(s->st, obj, name, args, as_handle);
         case EX_OP_BATCH:
                 if (!PyArg_ParseTuple(req, "OOO!", &obj, &name, &PyList_Type,
                                       &args))
@@ -101,7 +102,7 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h)
         struct ex_frame_header rh = {.request_id = h->request_id,
                                      .chain_id = h->chain_id};
         PyObject *req, *res = NULL;
-        int r;
+        int r, as_handle = 0;
 
         req = ex_session_decode(s, s->st->RemoteObjectType);
         if (!req && PyErr_ExceptionMatches(s->st->ProtocolError)) {
@@ -117,12 +118,13 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h)
                              "than %d",
                              EX_MAX_NESTING);
         else if (req)
-                res = run(s, h->op, req);
+                res = run(s, h->op, req, &as_handle);
         Py_XDECREF(req);
 
         ex_session_encode_hooks(s, &hooks);
-        if (res && ex_encode(s->st, &hooks, res, &out,
-                             s->limits.max_depth) == 0) {
+        if (res && (as_handle ? ex_session_export(s, res, &out)
+                              : ex_encode(s->st, &hooks, res, &out,
+                                          s->limits.max_depth)) == 0) {
                 rh.kind = EX_MSG_REPLY;
         } else {
                 if (!PyErr_Occurred())

@@ -56,5 +56,11 @@ PyObject *ex_parent_ref_get(struct child *c, uint64_t id);
 /* 1 and *id when o is a live ParentRef, 0 if not one, -1 with an error
  * when released. */
 int ex_parent_ref_id(struct child *c, PyObject *o, uint64_t *id);
+/* One EX_OP_DUNDER request to the parent: the Python operation `op` (the
+ * names of ops_apply.h) on the parent's object with operands argv. The
+ * slots of proxy_ops.c call it for a ParentRef. */
+PyObject *ex_parent_ref_dunder(PyObject *self, const char *op,
+                               PyObject *const *argv, Py_ssize_t n);
+int ex_parent_ref_released(PyObject *self);
 
 #endif

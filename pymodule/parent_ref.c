@@ -5,7 +5,10 @@
  * parent its own object. */
 #include "child.h"
 
+#include <string.h>
+
 #include "convert.h"
+#include "proxy_ops.h"
 
 typedef struct {
         PyObject_HEAD
@@ -123,10 +126,41 @@ static PyObject *ref_call(ex_parent_ref *self, PyObject *args, PyObject *kw)
         return request(c, EX_OP_CALL, &b);
 }
 
-static PyObject *ref_repr(ex_parent_ref *self)
+PyObject *ex_parent_ref_dunder(PyObject *self_o, const char *op,
+                               PyObject *const *argv, Py_ssize_t n)
 {
-        return PyUnicode_FromFormat("<extradite handle to a parent object%s>",
-                                    self->released ? " (released)" : "");
+        ex_parent_ref *self = (ex_parent_ref *)self_o;
+        struct child *c = child_of(self_o);
+        struct ex_codec_hooks hooks;
+        struct ex_buf b = {0};
+        int r;
+
+        if (usable(self, c) < 0)
+                return NULL;
+        ex_child_hooks(c, &hooks);
+        r = ex_put_container(&b, EX_TAG_TUPLE, 3);
+        if (r == 0)
+                r = ex_put_handle(&b, EX_TAG_BACKREF, self->id);
+        if (r == 0)
+                r = ex_put_str(&b, op, strlen(op));
+        if (r == 0)
+                r = ex_put_container(&b, EX_TAG_TUPLE, (uint32_t)n);
+        if (r < 0) {
+                ex_buf_free(&b);
+                return PyErr_NoMemory();
+        }
+        for (Py_ssize_t i = 0; i < n; i++)
+                if (ex_encode(c->st, &hooks, argv[i], &b,
+                              c->limits.max_depth - 2) < 0) {
+                        ex_buf_free(&b);
+                        return NULL;
+                }
+        return request(c, EX_OP_DUNDER, &b);
+}
+
+int ex_parent_ref_released(PyObject *self)
+{
+        return ((ex_parent_ref *)self)->released;
 }
 
 /* Give the handle back to the parent with our next frame. */
@@ -171,7 +205,9 @@ static PyType_Slot ref_slots[] = {
         {Py_tp_getattro, ref_getattro},
         {Py_tp_setattro, ref_setattro},
         {Py_tp_call, ref_call},
-        {Py_tp_repr, ref_repr},
+        /* len, iteration, items, operators, repr...: the parent object's
+         * own, one request each (proxy_ops.c) */
+        EX_REMOTE_OPS_SLOTS,
         {Py_tp_dealloc, ref_dealloc},
         {Py_tp_methods, ref_methods},
         {Py_tp_doc, "A handle to an object of the parent process."},

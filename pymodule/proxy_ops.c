@@ -3,6 +3,8 @@
  * proxy_ops.h. The child applies each operation (ops_apply.c). */
 #include "proxy_ops.h"
 
+#include "child.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -29,9 +31,7 @@ static int usable(ex_remote *p)
         return -1;
 }
 
-/* o if it is one of our proxies (of any session), else NULL; no error.
- * A binary slot runs for either operand, so both must be checked. */
-static ex_remote *as_remote(PyObject *o)
+static ex_state *state_of(PyObject *o)
 {
         PyObject *m = PyType_GetModuleByDef(Py_TYPE(o), &ex_module_def);
 
@@ -39,8 +39,27 @@ static ex_remote *as_remote(PyObject *o)
                 PyErr_Clear();
                 return NULL;
         }
-        return PyObject_TypeCheck(o, ex_state_of_module(m)->RemoteObjectType)
-                       ? (ex_remote *)o
+        return ex_state_of_module(m);
+}
+
+/* A ParentRef: the child's handle to a parent object (parent_ref.c). */
+static int is_parent_ref(ex_state *st, PyObject *o)
+{
+        return st && st->ParentRefType && Py_IS_TYPE(o, st->ParentRefType);
+}
+
+/* o if it is one of our proxies (of any session, or a ParentRef in a
+ * child), else NULL; no error. A binary slot runs for either operand, so
+ * both must be checked. */
+static PyObject *as_proxy(PyObject *o)
+{
+        ex_state *st = state_of(o);
+
+        if (!st)
+                return NULL;
+        return PyObject_TypeCheck(o, st->RemoteObjectType) ||
+                               is_parent_ref(st, o)
+                       ? o
                        : NULL;
 }
 
@@ -57,15 +76,19 @@ static int foreign(ex_session *s, PyObject *o)
 }
 
 /* One EX_OP_DUNDER round trip: (obj, op, (argv...)). */
-static PyObject *dunder(ex_remote *self, const char *op, PyObject *const *argv,
-                        Py_ssize_t n)
+static PyObject *dunder(PyObject *self_o, const char *op,
+                        PyObject *const *argv, Py_ssize_t n)
 {
-        ex_session *s = self->session;
+        ex_remote *self = (ex_remote *)self_o;
+        ex_session *s;
         struct ex_codec_hooks hooks;
         struct ex_buf b = {.max = EX_FRAME_MAX_DEFAULT};
         PyObject *res = NULL;
         int r;
 
+        if (is_parent_ref(state_of(self_o), self_o))
+                return ex_parent_ref_dunder(self_o, op, argv, n);
+        s = self->session;
         if (usable(self) < 0)
                 return NULL;
         for (Py_ssize_t i = 0; i < n; i++)
@@ -94,18 +117,20 @@ out:
 
 static PyObject *dunder0(PyObject *self, const char *op)
 {
-        return dunder((ex_remote *)self, op, NULL, 0);
+        return dunder(self, op, NULL, 0);
 }
 
 static PyObject *dunder1(PyObject *self, const char *op, PyObject *a)
 {
-        return dunder((ex_remote *)self, op, &a, 1);
+        return dunder(self, op, &a, 1);
 }
 
 /* A reply the child had no business sending (a hostile child). */
-static PyObject *bad_reply(ex_remote *self, const char *op, PyObject *r)
+static PyObject *bad_reply(PyObject *self, const char *op, PyObject *r)
 {
-        PyErr_Format(self->session->st->ProtocolError,
+        ex_state *st = state_of(self);
+
+        PyErr_Format(st ? st->ProtocolError : PyExc_RuntimeError,
                      "extradite: the child answered %s with a '%.200s'", op,
                      Py_TYPE(r)->tp_name);
         Py_DECREF(r);
@@ -135,11 +160,18 @@ static PyObject *text(PyObject *self_o, const char *op)
         ex_remote *self = (ex_remote *)self_o;
         PyObject *r;
 
-        if (self->released || self->session->state != EX_SESSION_OPEN)
+        if (is_parent_ref(state_of(self_o), self_o)) {
+                if (ex_parent_ref_released(self_o))
+                        return PyUnicode_FromString(
+                                "<extradite handle to a parent object "
+                                "(released)>");
+        } else if (self->released ||
+                   self->session->state != EX_SESSION_OPEN) {
                 return placeholder(self);
+        }
         r = dunder0(self_o, op);
         if (r && !PyUnicode_CheckExact(r))
-                return bad_reply(self, op, r);
+                return bad_reply(self_o, op, r);
         return r;
 }
 
@@ -161,7 +193,7 @@ Py_hash_t ex_remote_hash(PyObject *self)
         if (!r)
                 return -1;
         if (!PyLong_CheckExact(r)) {
-                bad_reply((ex_remote *)self, "hash", r);
+                bad_reply(self, "hash", r);
                 return -1;
         }
         h = PyLong_AsSsize_t(r);
@@ -184,7 +216,7 @@ static int truth(PyObject *self, const char *op, PyObject *r)
                 Py_DECREF(r);
                 return v;
         }
-        bad_reply((ex_remote *)self, op, r);
+        bad_reply(self, op, r);
         return -1;
 }
 
@@ -208,7 +240,7 @@ Py_ssize_t ex_remote_len(PyObject *self)
         n = PyLong_CheckExact(r) ? PyLong_AsSsize_t(r) : -1;
         if (n < 0) {
                 PyErr_Clear();
-                bad_reply((ex_remote *)self, "len", r);
+                bad_reply(self, "len", r);
                 return -1;
         }
         Py_DECREF(r);
@@ -249,7 +281,7 @@ PyObject *ex_remote_getitem(PyObject *self, PyObject *key)
 int ex_remote_ass_item(PyObject *self, PyObject *key, PyObject *value)
 {
         PyObject *argv[2] = {key, value};
-        PyObject *r = value ? dunder((ex_remote *)self, "setitem", argv, 2)
+        PyObject *r = value ? dunder(self, "setitem", argv, 2)
                             : dunder1(self, "delitem", key);
 
         if (!r)
@@ -276,11 +308,11 @@ UNARY(ex_remote_abs, "abs")
 static PyObject *binary(PyObject *a, PyObject *b, const char *op,
                         const char *rop)
 {
-        ex_remote *p;
+        PyObject *p;
 
-        if ((p = as_remote(a)))
+        if ((p = as_proxy(a)))
                 return dunder(p, op, &b, 1);
-        if ((p = as_remote(b)))
+        if ((p = as_proxy(b)))
                 return dunder(p, rop, &a, 1);
         Py_RETURN_NOTIMPLEMENTED;
 }
@@ -290,7 +322,7 @@ static PyObject *binary(PyObject *a, PyObject *b, const char *op,
  * changed in place, a new proxy or a value otherwise. */
 static PyObject *inplace(PyObject *a, PyObject *b, const char *op)
 {
-        ex_remote *p = as_remote(a);
+        PyObject *p = as_proxy(a);
 
         if (!p)
                 Py_RETURN_NOTIMPLEMENTED;
@@ -331,13 +363,13 @@ PyObject *ex_remote_pow(PyObject *a, PyObject *b, PyObject *c)
 {
         PyObject *argv[2] = {NULL, c};
         Py_ssize_t n = c == Py_None ? 1 : 2;
-        ex_remote *p;
+        PyObject *p;
 
-        if ((p = as_remote(a))) {
+        if ((p = as_proxy(a))) {
                 argv[0] = b;
                 return dunder(p, "pow", argv, n);
         }
-        if ((p = as_remote(b))) {
+        if ((p = as_proxy(b))) {
                 argv[0] = a;
                 return dunder(p, "rpow", argv, n);
         }
@@ -347,7 +379,7 @@ PyObject *ex_remote_pow(PyObject *a, PyObject *b, PyObject *c)
 PyObject *ex_remote_ipow(PyObject *a, PyObject *b, PyObject *c)
 {
         PyObject *argv[2] = {b, c};
-        ex_remote *p = as_remote(a);
+        PyObject *p = as_proxy(a);
 
         if (!p)
                 Py_RETURN_NOTIMPLEMENTED;

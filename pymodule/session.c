@@ -461,6 +461,11 @@ static PyObject *parse_rules(PyObject *rules)
         return out;
 }
 
+int ex_session_export(ex_session *s, PyObject *o, struct ex_buf *b)
+{
+        return export_value(s, o, b);
+}
+
 int ex_session_encode_other(void *session, PyObject *o, struct ex_buf *b)
 {
         return parent_encode_other(session, o, b);

@@ -100,6 +100,9 @@ int ex_session_encode_args_tuple(ex_session *s, PyObject *args,
  * ValueError naming `what`. */
 int ex_policy_parse(PyObject *name, const char *what);
 
+/* Send o to the child as a handle to our object, whatever the policy. */
+int ex_session_export(ex_session *s, PyObject *o, struct ex_buf *b);
+
 /* parent_encode_other on its own (for error reports to the child). */
 int ex_session_encode_other(void *session, PyObject *o, struct ex_buf *b);
 

@@ -153,3 +153,18 @@ def test_released_parent_handle_in_the_child_is_refused(Caller):
     assert caller.use_after_close(lambda: None) == "ExtraditeProtocolError"
     caller.kept_is(None)  # the release arrives after the next reply
     assert Caller.__extradite_session__.exported == 0
+
+
+def test_python_operations_on_parent_objects():
+    Caller = xtd(TARGET, transport_policy="reference")
+    try:
+        caller = Caller()
+        seq = [1, 2, 3]
+        assert caller.inspect(seq) == [3, 1, [1, 2, 3], True, True, True]
+        assert caller.combine(seq, [4]) == [1, 2, 3, 4]
+        mapping = {"drop": 0}
+        caller.set_item(mapping, "k", "v")
+        assert mapping == {"k": "v"}
+        assert caller.text_of(seq) == ["[1, 2, 3]", "[1, 2, 3]"]
+    finally:
+        Caller.close()

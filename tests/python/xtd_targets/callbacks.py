@@ -64,3 +64,17 @@ class Caller:
         except Exception as exc:
             return type(exc).__name__
         return "called"
+
+    def inspect(self, seq):
+        # Python operations on a parent object the child holds by handle
+        return [len(seq), seq[0], list(seq), 2 in seq, bool(seq), seq == [1, 2, 3]]
+
+    def combine(self, a, b):
+        return a + b
+
+    def set_item(self, mapping, key, value):
+        mapping[key] = value
+        del mapping["drop"]
+
+    def text_of(self, obj):
+        return [repr(obj), str(obj)]
