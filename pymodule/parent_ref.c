@@ -9,6 +9,7 @@
 
 #include "convert.h"
 #include "proxy_ops.h"
+#include "session.h"
 
 typedef struct {
         PyObject_HEAD
@@ -67,12 +68,13 @@ static PyObject *ref_getattro(ex_parent_ref *self, PyObject *name)
         struct child *c = child_of((PyObject *)self);
         struct ex_buf b = {0};
 
-        /* Our own attributes (close, the dunders of this proxy type)
+        /* Our own attributes (close, batch, the dunders of this type)
          * resolve locally; other private names go to the parent, which
          * refuses them to a sandboxed child. */
         if (PyUnicode_Check(name) && PyUnicode_GET_LENGTH(name) > 0 &&
             (PyUnicode_READ_CHAR(name, 0) == '_' ||
-             PyUnicode_CompareWithASCIIString(name, "close") == 0)) {
+             PyUnicode_CompareWithASCIIString(name, "close") == 0 ||
+             PyUnicode_CompareWithASCIIString(name, "batch") == 0)) {
                 PyObject *local = PyObject_GenericGetAttr((PyObject *)self,
                                                           name);
                 if (local || !PyErr_ExceptionMatches(PyExc_AttributeError))
@@ -158,6 +160,53 @@ PyObject *ex_parent_ref_dunder(PyObject *self_o, const char *op,
         return request(c, EX_OP_DUNDER, &b);
 }
 
+/* callback.batch([(args, kwargs), ...]): call the parent object once per
+ * item, in one request; the first exception stops the batch. */
+static PyObject *ref_batch(ex_parent_ref *self, PyObject *args, PyObject *kw)
+{
+        static char *kwlist[] = {"calls", "call_policy", NULL};
+        struct child *c = child_of((PyObject *)self);
+        PyObject *calls, *policy = Py_None, *list, *res = NULL;
+        struct ex_codec_hooks hooks;
+        struct ex_buf b = {0};
+        Py_ssize_t n;
+
+        if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:batch", kwlist, &calls,
+                                         &policy) ||
+            usable(self, c) < 0)
+                return NULL;
+        /* Policies are the parent's: accepted here for the same signature. */
+        if (policy != Py_None && ex_policy_parse(policy, "call_policy") < 0)
+                return NULL;
+        list = ex_batch_calls(calls);
+        if (!list)
+                return NULL;
+        n = PyList_GET_SIZE(list);
+        ex_child_hooks(c, &hooks);
+        if (put_head(&b, 3, self->id, NULL) < 0 || ex_put_none(&b) < 0 ||
+            ex_put_container(&b, EX_TAG_LIST, (uint32_t)n) < 0)
+                goto nomem;
+        for (Py_ssize_t i = 0; i < n; i++) {
+                PyObject *pair = PyList_GET_ITEM(list, i);
+                if (ex_put_container(&b, EX_TAG_TUPLE, 2) < 0)
+                        goto nomem;
+                if (ex_encode(c->st, &hooks, PyTuple_GET_ITEM(pair, 0), &b,
+                              c->limits.max_depth - 3) < 0 ||
+                    ex_encode(c->st, &hooks, PyTuple_GET_ITEM(pair, 1), &b,
+                              c->limits.max_depth - 3) < 0)
+                        goto out;
+        }
+        res = request(c, EX_OP_BATCH, &b);
+        Py_DECREF(list);
+        return res;
+nomem:
+        PyErr_NoMemory();
+out:
+        ex_buf_free(&b);
+        Py_DECREF(list);
+        return NULL;
+}
+
 int ex_parent_ref_released(PyObject *self)
 {
         return ((ex_parent_ref *)self)->released;
@@ -195,6 +244,10 @@ static void ref_dealloc(ex_parent_ref *self)
 }
 
 static PyMethodDef ref_methods[] = {
+        {"batch", (PyCFunction)(void (*)(void))ref_batch,
+         METH_VARARGS | METH_KEYWORDS,
+         "batch(calls, call_policy=None) -> list\n\nCall the parent object "
+         "once per (args, kwargs) item of calls, in order, in one request."},
         {"close", (PyCFunction)ref_close, METH_NOARGS,
          "Release the handle; using it afterwards raises "
          "ExtraditeProtocolError."},

@@ -606,7 +606,7 @@ fail:
 }
 
 /* calls -> a list of (tuple, dict) pairs, checked; NULL with an error. */
-static PyObject *batch_calls(PyObject *calls)
+PyObject *ex_batch_calls(PyObject *calls)
 {
         PyObject *it, *item, *list;
         Py_ssize_t i = 0;
@@ -672,7 +672,7 @@ PyObject *ex_remote_batch(ex_session *s, uint64_t handle, PyObject *name,
                                          &calls, &policy) ||
             check_call_policy(policy) < 0)
                 return NULL;
-        list = batch_calls(calls);
+        list = ex_batch_calls(calls);
         if (!list)
                 return NULL;
         n = PyList_GET_SIZE(list);

@@ -102,6 +102,10 @@ PyObject *ex_remote_exit(PyObject *self, PyObject *const *args,
          "travels as its nearest built-in class with its message; the "       \
          "traceback stays here (None)."}
 
+/* batch()'s calls checked and copied: a list of (args tuple, kwargs dict)
+ * pairs, or NULL with a TypeError/ValueError naming the bad call. */
+PyObject *ex_batch_calls(PyObject *calls);
+
 /* method.batch(calls, call_policy=None): one EX_OP_BATCH round trip calling
  * `name` of the object `handle` (the object itself when name is NULL) once
  * per (args, kwargs) item. args/kwargs are batch()'s own arguments. */

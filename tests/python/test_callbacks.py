@@ -168,3 +168,20 @@ def test_python_operations_on_parent_objects():
         assert caller.text_of(seq) == ["[1, 2, 3]", "[1, 2, 3]"]
     finally:
         Caller.close()
+
+
+def test_callback_batch_runs_in_order_and_stops_at_the_first_error(Caller):
+    caller = Caller()
+    seen = []
+
+    def record(i):
+        seen.append(i)
+        return i * i
+
+    assert caller.batch_back(record, 5) == [0, 1, 4, 9, 16]
+    assert seen == [0, 1, 2, 3, 4]
+    seen.clear()
+    assert caller.batch_stops(lambda i: seen.append(i) or 1 // i) == (
+        "stopped: integer division or modulo by zero"
+    )
+    assert seen == [1, 0]  # the call after the failing one did not run

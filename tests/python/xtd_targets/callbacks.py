@@ -78,3 +78,14 @@ class Caller:
 
     def text_of(self, obj):
         return [repr(obj), str(obj)]
+
+    def batch_back(self, fn, n):
+        # one request to the parent for n calls of its callback
+        return fn.batch([([i], {}) for i in range(n)])
+
+    def batch_stops(self, fn):
+        try:
+            fn.batch([([1], {}), ([0], {}), ([2], {})])
+        except ZeroDivisionError as exc:
+            return f"stopped: {exc}"
+        return "not stopped"
