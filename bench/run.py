@@ -78,7 +78,15 @@ def rpyc_peer():
     proc = multiprocessing.Process(target=_rpyc_server, args=(child,), daemon=True)
     proc.start()
     port = parent.recv()
-    conn = rpyc.connect("127.0.0.1", port)
+    # The server listens only once start() runs: retry briefly.
+    for attempt in range(100):
+        try:
+            conn = rpyc.connect("127.0.0.1", port)
+            break
+        except ConnectionRefusedError:
+            if attempt == 99:
+                raise
+            time.sleep(0.05)
 
     def close():
         conn.close()
