@@ -273,9 +273,7 @@ static PyObject *format_traceback(PyObject *exc)
         return cut(text, MAX_TRACEBACK_CHARS);
 }
 
-/* Exception args travel only when they are plain scalars: the report must
- * not smuggle handles or huge values. */
-static PyObject *scalar_args(PyObject *exc, PyObject *message)
+PyObject *ex_scalar_args(PyObject *exc, PyObject *message)
 {
         PyObject *args = PyObject_GetAttrString(exc, "args");
 
@@ -294,7 +292,16 @@ static PyObject *scalar_args(PyObject *exc, PyObject *message)
         }
         PyErr_Clear();
         Py_XDECREF(args);
-        return PyTuple_Pack(1, message);
+        if (message)
+                return PyTuple_Pack(1, message);
+        message = cut(PyObject_Str(exc), MAX_MESSAGE_CHARS);
+        if (!message) {
+                PyErr_Clear();
+                message = PyUnicode_FromString("");
+        }
+        args = message ? PyTuple_Pack(1, message) : NULL;
+        Py_XDECREF(message);
+        return args;
 }
 
 static long error_kind(ex_state *st, PyObject *exc)
@@ -361,7 +368,7 @@ int ex_encode_error(ex_state *st,
                 message = PyUnicode_FromString("<unprintable exception>");
         PyErr_Clear();
         tb = format_traceback(exc);
-        args = message ? scalar_args(exc, message) : NULL;
+        args = message ? ex_scalar_args(exc, message) : NULL;
         if (module && name && message && tb && args)
                 report = Py_BuildValue("(lOOOOO)", error_kind(st, exc),
                                        module, name, message, tb, args);

@@ -18,6 +18,11 @@ int ex_encode_error(ex_state *st,
                     int (*encode_other)(void *, PyObject *, struct ex_buf *),
                     void *ctx, struct ex_buf *out);
 
+/* exc.args when they are at most 8 plain scalars (short strings), else
+ * (message,) — str(exc) when message is NULL: what an exception may carry
+ * to the other side without smuggling handles or huge values. */
+PyObject *ex_scalar_args(PyObject *exc, PyObject *message);
+
 /* Raise `cls` with "what: strerror(-err)". Returns NULL. */
 PyObject *ex_raise_errno(PyObject *cls, int err, const char *what);
 

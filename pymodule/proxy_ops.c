@@ -4,6 +4,7 @@
 #include "proxy_ops.h"
 
 #include "child.h"
+#include "errors.h"
 
 #include <errno.h>
 #include <string.h>
@@ -401,37 +402,6 @@ static int builtin_exception(PyTypeObject *tp)
                !strchr(tp->tp_name, '.');
 }
 
-/* exc.args when every one is a plain scalar, else (str(exc),). */
-static PyObject *scalar_args(PyObject *exc)
-{
-        PyObject *args = PyObject_GetAttrString(exc, "args");
-
-        if (args && PyTuple_CheckExact(args) && PyTuple_GET_SIZE(args) <= 8) {
-                int ok = 1;
-                for (Py_ssize_t i = 0; ok && i < PyTuple_GET_SIZE(args); i++) {
-                        PyObject *a = PyTuple_GET_ITEM(args, i);
-                        PyTypeObject *t = Py_TYPE(a);
-                        ok = a == Py_None || t == &PyBool_Type ||
-                             t == &PyLong_Type || t == &PyFloat_Type ||
-                             t == &PyUnicode_Type;
-                }
-                if (ok)
-                        return args;
-        }
-        PyErr_Clear();
-        Py_XDECREF(args);
-        {
-                PyObject *msg = PyObject_Str(exc);
-                if (!msg) {
-                        PyErr_Clear();
-                        msg = PyUnicode_FromString("");
-                }
-                args = msg ? PyTuple_Pack(1, msg) : NULL;
-                Py_XDECREF(msg);
-        }
-        return args;
-}
-
 /* Encode nothing but plain values (the exception's name and args). */
 static int refuse_other(void *ctx, PyObject *o, struct ex_buf *b)
 {
@@ -454,7 +424,7 @@ static int portable_exception(PyObject *cls, PyObject *exc, PyObject **name,
 {
         PyObject *mro = ((PyTypeObject *)cls)->tp_mro;
 
-        *args = exc ? scalar_args(exc) : PyTuple_New(0);
+        *args = exc ? ex_scalar_args(exc, NULL) : PyTuple_New(0);
         if (!*args)
                 return -1;
         for (Py_ssize_t i = 0; mro && i < PyTuple_GET_SIZE(mro); i++) {
