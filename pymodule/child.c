@@ -333,18 +333,12 @@ static PyObject *do_load(struct child *c, PyObject *modname, PyObject *qualname)
         return res;
 }
 
-static PyObject *call_with(PyObject *fn, PyObject *args, PyObject *kwargs)
-{
-        return PyObject_Call(fn, args,
-                             PyDict_GET_SIZE(kwargs) ? kwargs : NULL);
-}
-
 /* Run one request. Returns the result (new reference) or NULL with an
  * exception. *as_handle is set when the result must travel as a handle. */
 static PyObject *dispatch(struct child *c, uint8_t op, PyObject *req,
                           int *as_handle)
 {
-        PyObject *obj, *name, *args, *kwargs, *value, *fn, *res;
+        PyObject *obj, *name, *args, *kwargs, *value;
 
         *as_handle = 0;
         switch (op) {
@@ -357,49 +351,11 @@ static PyObject *dispatch(struct child *c, uint8_t op, PyObject *req,
                                       &PyDict_Type, &kwargs))
                         break;
                 *as_handle = 1;
-                return call_with(obj, args, kwargs);
-        case EX_OP_CALL:
-                if (!PyArg_ParseTuple(req, "OO!O!", &obj, &PyTuple_Type, &args,
-                                      &PyDict_Type, &kwargs))
-                        break;
-                return call_with(obj, args, kwargs);
-        case EX_OP_CALL_METHOD:
-                if (!PyArg_ParseTuple(req, "OUO!O!", &obj, &name, &PyTuple_Type,
-                                      &args, &PyDict_Type, &kwargs))
-                        break;
-                fn = PyObject_GetAttr(obj, name);
-                if (!fn)
-                        return NULL;
-                res = call_with(fn, args, kwargs);
-                Py_DECREF(fn);
-                return res;
-        case EX_OP_GETATTR:
-                if (!PyArg_ParseTuple(req, "OU", &obj, &name))
-                        break;
-                return PyObject_GetAttr(obj, name);
-        case EX_OP_SETATTR:
-                if (!PyArg_ParseTuple(req, "OUO", &obj, &name, &value))
-                        break;
-                return PyObject_SetAttr(obj, name, value) < 0
-                               ? NULL
-                               : Py_NewRef(Py_None);
-        case EX_OP_DELATTR:
-                if (!PyArg_ParseTuple(req, "OU", &obj, &name))
-                        break;
-                return PyObject_DelAttr(obj, name) < 0 ? NULL
-                                                       : Py_NewRef(Py_None);
-        case EX_OP_DUNDER:
-                if (!PyArg_ParseTuple(req, "OUO!", &obj, &name, &PyTuple_Type,
-                                      &args))
-                        break;
-                return ex_apply_dunder(c->st, obj, name, args, as_handle);
-        case EX_OP_BATCH:
-                if (!PyArg_ParseTuple(req, "OOO!", &obj, &name, &PyList_Type,
-                                      &args))
-                        break;
-                return ex_apply_batch(c->st, obj, name, args);
+                return PyObject_Call(obj, args,
+                                     PyDict_GET_SIZE(kwargs) ? kwargs : NULL);
         default:
-                break;
+                /* everything else is served alike by both sides */
+                return ex_apply_request(c->st, op, req, NULL, NULL, as_handle);
         }
         PyErr_Clear();
         PyErr_Format(c->st->ProtocolError,

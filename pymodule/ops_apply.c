@@ -389,3 +389,77 @@ PyObject *ex_apply_batch(ex_state *st, PyObject *obj, PyObject *name,
         }
         return results;
 }
+
+static PyObject *call_with(PyObject *fn, PyObject *args, PyObject *kwargs)
+{
+        return PyObject_Call(fn, args,
+                             PyDict_GET_SIZE(kwargs) ? kwargs : NULL);
+}
+
+PyObject *ex_apply_request(ex_state *st, uint8_t op, PyObject *req,
+                           int (*vet)(void *ctx, PyObject *name), void *ctx,
+                           int *as_handle)
+{
+        PyObject *obj, *name = NULL, *args, *kwargs, *value, *fn, *res;
+
+        *as_handle = 0;
+        switch (op) {
+        case EX_OP_CALL:
+                if (!PyArg_ParseTuple(req, "OO!O!", &obj, &PyTuple_Type, &args,
+                                      &PyDict_Type, &kwargs))
+                        break;
+                return call_with(obj, args, kwargs);
+        case EX_OP_CALL_METHOD:
+                if (!PyArg_ParseTuple(req, "OUO!O!", &obj, &name, &PyTuple_Type,
+                                      &args, &PyDict_Type, &kwargs))
+                        break;
+                if (vet && vet(ctx, name) < 0)
+                        return NULL;
+                fn = PyObject_GetAttr(obj, name);
+                if (!fn)
+                        return NULL;
+                res = call_with(fn, args, kwargs);
+                Py_DECREF(fn);
+                return res;
+        case EX_OP_GETATTR:
+                if (!PyArg_ParseTuple(req, "OU", &obj, &name))
+                        break;
+                return vet && vet(ctx, name) < 0 ? NULL
+                                                 : PyObject_GetAttr(obj, name);
+        case EX_OP_SETATTR:
+                if (!PyArg_ParseTuple(req, "OUO", &obj, &name, &value))
+                        break;
+                if ((vet && vet(ctx, name) < 0) ||
+                    PyObject_SetAttr(obj, name, value) < 0)
+                        return NULL;
+                Py_RETURN_NONE;
+        case EX_OP_DELATTR:
+                if (!PyArg_ParseTuple(req, "OU", &obj, &name))
+                        break;
+                if ((vet && vet(ctx, name) < 0) ||
+                    PyObject_DelAttr(obj, name) < 0)
+                        return NULL;
+                Py_RETURN_NONE;
+        case EX_OP_DUNDER:
+                /* Python operations: the object's own protocol, not a walk
+                 * through its attributes, so never vetted. */
+                if (!PyArg_ParseTuple(req, "OUO!", &obj, &name, &PyTuple_Type,
+                                      &args))
+                        break;
+                return ex_apply_dunder(st, obj, name, args, as_handle);
+        case EX_OP_BATCH:
+                if (!PyArg_ParseTuple(req, "OOO!", &obj, &name, &PyList_Type,
+                                      &args))
+                        break;
+                if (name != Py_None && PyUnicode_Check(name) && vet &&
+                    vet(ctx, name) < 0)
+                        return NULL;
+                return ex_apply_batch(st, obj, name, args);
+        default:
+                break;
+        }
+        PyErr_Clear();
+        PyErr_Format(st->ProtocolError, "extradite: malformed request (op %d)",
+                     (int)op);
+        return NULL;
+}

@@ -26,4 +26,14 @@ PyObject *ex_apply_dunder(ex_state *st, PyObject *obj, PyObject *op,
 PyObject *ex_apply_batch(ex_state *st, PyObject *obj, PyObject *name,
                          PyObject *calls);
 
+/* The requests both sides serve on objects they own: EX_OP_CALL,
+ * CALL_METHOD, GETATTR, SETATTR, DELATTR, DUNDER and BATCH, each with its
+ * request tuple. `vet` (may be NULL) sees every attribute name first and
+ * returns -1 with an exception to refuse it. The result, or NULL with the
+ * operation's exception, or ProtocolError for a malformed request or
+ * another op. *as_handle as for ex_apply_dunder. */
+PyObject *ex_apply_request(ex_state *st, uint8_t op, PyObject *req,
+                           int (*vet)(void *ctx, PyObject *name), void *ctx,
+                           int *as_handle);
+
 #endif
