@@ -561,6 +561,19 @@ int ex_read(struct ex_reader *r, struct ex_item *out)
                 out->v.handle = get_le64(p);
                 p += 8;
                 break;
+        case EX_TAG_TYPE_HANDLE:
+                if ((rc = need_bytes(p, r->end, 9)) < 0)
+                        return rc;
+                out->v.th.id = get_le64(p);
+                out->v.th.name_len = p[8];
+                p += 9;
+                if ((rc = need_bytes(p, r->end, out->v.th.name_len)) < 0)
+                        return rc;
+                out->v.th.name = p;
+                p += out->v.th.name_len;
+                if (!ex_utf8_valid(out->v.th.name, out->v.th.name_len))
+                        return -EBADMSG;
+                break;
         case EX_TAG_BIGINT:
                 rc = read_blob(&p, r->end, r->lim.max_bigint_bytes, out);
                 if (rc < 0)
@@ -780,6 +793,23 @@ int ex_put_handle(struct ex_buf *b, uint8_t tag, uint64_t id)
                 return -EINVAL;
         put_le64(body, id);
         return put_fixed(b, tag, body, sizeof(body));
+}
+
+int ex_put_type_handle(struct ex_buf *b, uint64_t id, const char *name,
+                       size_t n)
+{
+        /* tag, id, length, name: one put, so all or nothing */
+        uint8_t tmp[1 + 9 + EX_TYPE_NAME_MAX];
+
+        if (n > EX_TYPE_NAME_MAX || (n && !name) ||
+            !ex_utf8_valid((const uint8_t *)name, n))
+                return -EINVAL;
+        tmp[0] = EX_TAG_TYPE_HANDLE;
+        put_le64(tmp + 1, id);
+        tmp[9] = (uint8_t)n;
+        if (n)
+                memcpy(tmp + 10, name, n);
+        return ex_buf_put(b, tmp, 10 + n);
 }
 
 /* ---- encoders: standard-library values -------------------------------- */

@@ -51,6 +51,9 @@ enum ex_tag {
                                   * step), nested like a container */
         EX_TAG_HANDLE = 0x20,    /* u64: an object the sender owns */
         EX_TAG_BACKREF = 0x21,   /* u64: an object the receiver owns */
+        /* u64 + u8 n + n bytes strict UTF-8: a class the sender owns, with
+         * its qualified name (for repr without a round trip) */
+        EX_TAG_TYPE_HANDLE = 0x22,
         EX_TAG_PICKLE = 0x30,    /* u32 n + n bytes; trusted direction only */
         /* Standard-library values. Field layouts ("tz" and "sint" below):
          *   date:      u16 year (1..9999), u8 month (1..12), u8 day (valid
@@ -82,6 +85,8 @@ enum ex_tag {
 #define EX_TIMEDELTA_DAYS_MAX 999999999
 #define EX_TZ_OFFSET_US_LIMIT (86400ll * 1000000) /* exclusive */
 #define EX_TZ_NAME_MAX 255u
+/* The name of an EX_TAG_TYPE_HANDLE (it has a u8 length). */
+#define EX_TYPE_NAME_MAX 255u
 /* Digits of a decimal literal's exponent; Python's own limit is 18-19. */
 #define EX_DECIMAL_EXP_DIGITS_MAX 20u
 
@@ -146,6 +151,11 @@ struct ex_item {
                 } s;
                 uint32_t count;
                 uint64_t handle;
+                struct {
+                        uint64_t id;
+                        const uint8_t *name; /* not owned */
+                        uint8_t name_len;
+                } th; /* TYPE_HANDLE */
                 struct ex_datetime dt; /* DATE, TIME, DATETIME, TIMEZONE */
                 struct ex_timedelta td;
                 struct ex_sint ints[3]; /* FRACTION: 2, RANGE: 3 */
@@ -228,6 +238,10 @@ int ex_put_blob(struct ex_buf *b, uint8_t tag, const void *p, size_t n);
 int ex_put_container(struct ex_buf *b, uint8_t tag, uint32_t count);
 /* tag: EX_TAG_HANDLE or EX_TAG_BACKREF */
 int ex_put_handle(struct ex_buf *b, uint8_t tag, uint64_t id);
+/* A class the sender owns: id and a strict UTF-8 name of at most
+ * EX_TYPE_NAME_MAX bytes (-EINVAL otherwise, nothing written). */
+int ex_put_type_handle(struct ex_buf *b, uint64_t id, const char *name,
+                       size_t n);
 
 /* The encoders below refuse (-EINVAL, nothing written) a value the reader
  * would refuse: fields out of range, a name that is not strict UTF-8. */

@@ -34,6 +34,12 @@ static PyObject *child_decode_handle(void *ctx, uint8_t tag, uint64_t id)
         return Py_NewRef(o);
 }
 
+static PyObject *child_decode_type_handle(void *ctx, uint64_t id,
+                                          const uint8_t *name, size_t n)
+{
+        return ex_parent_class_get(ctx, id, name, n);
+}
+
 static int note_fresh(struct child *c, uint64_t id)
 {
         if (c->nfresh == c->capfresh) {
@@ -122,6 +128,8 @@ void ex_child_hooks(struct child *c, struct ex_codec_hooks *h)
         *h = (struct ex_codec_hooks){.ctx = c,
                                      .encode_other = child_encode_other,
                                      .decode_handle = child_decode_handle,
+                                     .decode_type_handle =
+                                             child_decode_type_handle,
                                      .out_of_band = true};
 }
 
@@ -368,6 +376,8 @@ static int serve_call(struct child *c, const struct ex_frame_header *h)
         struct ex_codec_hooks hooks = {.ctx = c,
                                        .encode_other = child_encode_other,
                                        .decode_handle = child_decode_handle,
+                                       .decode_type_handle =
+                                               child_decode_type_handle,
                                        .out_of_band = true};
         PyObject *req, *res = NULL;
         int as_handle = 0, ok = 0, r;

@@ -53,8 +53,12 @@ int ex_parent_ref_init_type(PyObject *module, ex_state *st);
 /* The ParentRef for a handle the parent sent (same object for the same
  * id while it lives). */
 PyObject *ex_parent_ref_get(struct child *c, uint64_t id);
-/* 1 and *id when o is a live ParentRef, 0 if not one, -1 with an error
- * when released. */
+/* The local class standing for a parent class the parent sent (same class
+ * for the same id while it lives); name is its "module.qualname". */
+PyObject *ex_parent_class_get(struct child *c, uint64_t id,
+                              const uint8_t *name, size_t n);
+/* 1 and *id when o is a live ParentRef or a handle to a parent class, 0 if
+ * neither, -1 with an error when released. */
 int ex_parent_ref_id(struct child *c, PyObject *o, uint64_t *id);
 /* One EX_OP_DUNDER request to the parent: the Python operation `op` (the
  * names of ops_apply.h) on the parent's object with operands argv. The

@@ -31,4 +31,21 @@ static inline void PyErr_SetRaisedException(PyObject *exc)
 }
 #endif
 
+#if PY_VERSION_HEX < 0x030D0000
+/* 3.13 added it and deprecated PyWeakref_GetObject. */
+static inline int PyWeakref_GetRef(PyObject *ref, PyObject **pobj)
+{
+        PyObject *o;
+
+        if (!PyWeakref_Check(ref)) {
+                *pobj = NULL;
+                PyErr_SetString(PyExc_TypeError, "expected a weakref");
+                return -1;
+        }
+        o = PyWeakref_GetObject(ref);
+        *pobj = o == Py_None ? NULL : Py_NewRef(o);
+        return *pobj != NULL;
+}
+#endif
+
 #endif

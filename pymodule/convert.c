@@ -363,6 +363,12 @@ PyObject *ex_decode(ex_state *st, const struct ex_codec_hooks *h,
         case EX_TAG_HANDLE:
         case EX_TAG_BACKREF:
                 return h->decode_handle(h->ctx, it.tag, it.v.handle);
+        case EX_TAG_TYPE_HANDLE:
+                /* Only the child gets classes by handle; it never sends one. */
+                if (!h->decode_type_handle)
+                        return ex_raise_codec_error(st, -EPERM);
+                return h->decode_type_handle(h->ctx, it.v.th.id,
+                                             it.v.th.name, it.v.th.name_len);
         case EX_TAG_ELLIPSIS:
         case EX_TAG_BYTES_FD:
         case EX_TAG_BYTEARRAY_FD:

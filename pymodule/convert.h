@@ -19,6 +19,10 @@ struct ex_codec_hooks {
         /* The object for EX_TAG_HANDLE / EX_TAG_BACKREF: a new reference,
          * or NULL with an exception set. */
         PyObject *(*decode_handle)(void *ctx, uint8_t tag, uint64_t id);
+        /* Optional: the object for EX_TAG_TYPE_HANDLE (a class the peer
+         * owns, with its name). NULL: the tag is refused (ProtocolError). */
+        PyObject *(*decode_type_handle)(void *ctx, uint64_t id,
+                                        const uint8_t *name, size_t n);
         /* Optional: offered every non-scalar value (anything but None,
          * bool, int, float, complex, str, bytes) before it is copied; 1 if
          * it encoded the value itself (as a handle), 0 to copy it, -1 with

@@ -78,6 +78,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
         Py_VISIT(st->RemoteMethodType);
         Py_VISIT(st->MethodDescriptorType);
         Py_VISIT(st->ParentRefType);
+        Py_VISIT(st->ParentClassType);
         Py_VISIT(st->pickle_dumps);
         Py_VISIT(st->pickle_loads);
         Py_VISIT(st->std_date);
@@ -109,6 +110,7 @@ static int module_clear(PyObject *module)
         Py_CLEAR(st->RemoteMethodType);
         Py_CLEAR(st->MethodDescriptorType);
         Py_CLEAR(st->ParentRefType);
+        Py_CLEAR(st->ParentClassType);
         Py_CLEAR(st->str_session);
         Py_CLEAR(st->str_handle);
         Py_CLEAR(st->pickle_dumps);

@@ -124,6 +124,20 @@ COMPARE(op_gt, Py_GT)
 COMPARE(op_ge, Py_GE)
 #undef COMPARE
 
+/* isinstance(a, obj) and issubclass(a, obj): the checks of a class handle
+ * (obj is the class); they answer a bool, nothing else. */
+static PyObject *op_instancecheck(PyObject *cls, PyObject *a)
+{
+        int r = PyObject_IsInstance(a, cls);
+        return r < 0 ? NULL : PyBool_FromLong(r);
+}
+
+static PyObject *op_subclasscheck(PyObject *cls, PyObject *a)
+{
+        int r = PyObject_IsSubclass(a, cls);
+        return r < 0 ? NULL : PyBool_FromLong(r);
+}
+
 /* ---- the allowlist ---------------------------------------------------- */
 
 #define UNARY(n, f) {n, OP_UNARY, 0, 0, 0, 0, {.u = f}}
@@ -149,6 +163,8 @@ static const struct op OPS[] = {
         {"setitem", OP_TERNARY, 2, 2, 0, 0, {.t = op_setitem}},
         BINARY("delitem", op_delitem),
         BINARY("contains", op_contains),
+        BINARY("instancecheck", op_instancecheck),
+        BINARY("subclasscheck", op_subclasscheck),
         BINARY("lt", op_lt),
         BINARY("le", op_le),
         BINARY("eq", op_eq),

@@ -10,7 +10,9 @@
 /* EX_OP_DUNDER: apply the operation named `op` (a str from the allowlist)
  * to obj and the operands in `args` (a tuple), with Python's semantics:
  * "add" is obj + args[0] (fallbacks and reflected methods included),
- * "radd" is args[0] + obj, "len" is len(obj), "next" raises StopIteration
+ * "radd" is args[0] + obj, "len" is len(obj), "instancecheck" is
+ * isinstance(args[0], obj), "subclasscheck" issubclass(args[0], obj),
+ * "next" raises StopIteration
  * when the iterator is exhausted, and so on. Returns a new reference, or
  * NULL with the operation's exception, or ProtocolError for a name outside
  * the allowlist or a wrong number of operands. *as_handle is set when the

@@ -157,6 +157,57 @@ static int by_handle(PyObject *o)
                PyCFunction_Check(o) || PyType_Check(o);
 }
 
+/* "module.qualname" of a class, as UTF-8 (a lone surrogate becomes '?'),
+ * cut to EX_TYPE_NAME_MAX bytes at a character boundary: only for the
+ * child's repr. A new bytes object, or NULL with an error. */
+static PyObject *type_name(PyObject *tp)
+{
+        PyObject *qual = PyType_GetQualName((PyTypeObject *)tp);
+        PyObject *mod, *full, *utf8;
+        Py_ssize_t n;
+
+        if (!qual)
+                return NULL;
+        mod = PyObject_GetAttrString(tp, "__module__");
+        if (!mod)
+                PyErr_Clear(); /* no __module__: the qualified name alone */
+        if (mod && PyUnicode_Check(mod))
+                full = PyUnicode_FromFormat("%U.%U", mod, qual);
+        else
+                full = Py_NewRef(qual);
+        Py_XDECREF(mod);
+        Py_DECREF(qual);
+        if (!full)
+                return NULL;
+        utf8 = PyUnicode_AsEncodedString(full, "utf-8", "replace");
+        Py_DECREF(full);
+        if (!utf8 || PyBytes_GET_SIZE(utf8) <= (Py_ssize_t)EX_TYPE_NAME_MAX)
+                return utf8;
+        n = EX_TYPE_NAME_MAX;
+        while (n > 0 && (PyBytes_AS_STRING(utf8)[n] & 0xC0) == 0x80)
+                n--; /* not inside a multi-byte character */
+        Py_SETREF(utf8, PyBytes_FromStringAndSize(PyBytes_AS_STRING(utf8), n));
+        return utf8;
+}
+
+/* A class goes as EX_TAG_TYPE_HANDLE so the child can treat it as one
+ * (isinstance, subclassing, repr) without asking. */
+static int put_export(PyObject *o, uint64_t id, struct ex_buf *b)
+{
+        PyObject *name;
+        int r;
+
+        if (!PyType_Check(o))
+                return ex_put_handle(b, EX_TAG_HANDLE, id) < 0 ? -1 : 0;
+        name = type_name(o);
+        if (!name)
+                return -1;
+        r = ex_put_type_handle(b, id, PyBytes_AS_STRING(name),
+                               (size_t)PyBytes_GET_SIZE(name));
+        Py_DECREF(name);
+        return r < 0 ? -1 : 0;
+}
+
 static int export_value(ex_session *s, PyObject *o, struct ex_buf *b)
 {
         uint64_t id;
@@ -169,9 +220,10 @@ static int export_value(ex_session *s, PyObject *o, struct ex_buf *b)
         }
         if (ex_exports_put(&s->exports, o, 0, &id) < 0)
                 return -1;
-        if (ex_put_handle(b, EX_TAG_HANDLE, id) < 0) {
+        if (put_export(o, id, b) < 0) {
                 ex_exports_release(&s->exports, id, 1);
-                PyErr_NoMemory();
+                if (!PyErr_Occurred())
+                        PyErr_NoMemory();
                 return -1;
         }
         return 0;

@@ -29,6 +29,8 @@ typedef struct {
         PyTypeObject *RemoteMethodType;
         PyTypeObject *MethodDescriptorType;
         PyTypeObject *ParentRefType; /* child side: parent objects */
+        /* child side: the metaclass of handles to parent classes */
+        PyTypeObject *ParentClassType;
 
         /* In a child process: its struct child (child.h), for ParentRefs. */
         void *child;

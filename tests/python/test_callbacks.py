@@ -185,3 +185,141 @@ def test_callback_batch_runs_in_order_and_stops_at_the_first_error(Caller):
         "stopped: integer division or modulo by zero"
     )
     assert seen == [1, 0]  # the call after the failing one did not run
+
+
+# ---- classes of the parent in the child --------------------------------
+
+CLASSES = "xtd_targets.parent_classes:ClassUser"
+
+
+class Point:
+    ORIGIN = (0, 0)
+    _secret = "parent only"
+
+    def __init__(self, x=0, y=0):
+        self.x, self.y = x, y
+        self.lock = threading.Lock()  # unpicklable: instances go by handle
+
+    def norm(self):
+        return abs(self.x) + abs(self.y)
+
+
+class Point3(Point):
+    pass
+
+
+class Registry(type):
+    def __iter__(cls):
+        return iter(cls.ITEMS)
+
+    def __len__(cls):
+        return len(cls.ITEMS)
+
+    def __contains__(cls, item):
+        return item in cls.ITEMS
+
+    def __getitem__(cls, i):
+        return cls.ITEMS[i]
+
+
+class Colors(metaclass=Registry):
+    ITEMS = ["red", "green"]
+
+
+@pytest.fixture
+def ClassUser():
+    cls = xtd(CLASSES)
+    yield cls
+    cls.close()
+
+
+def test_parent_class_repr_needs_no_request(ClassUser):
+    user = ClassUser()
+    name = f"<extradite handle to parent class {__name__}.Point>"
+    assert user.text(Point) == [name, name, "Point"]
+    # from a thread that may not make requests: repr still works
+    assert user.off_the_serving_thread(Point) == [name, "UnsupportedInteractionError"]
+    assert user.same(Point) is Point  # and it comes back as itself
+    user.keep(Point)
+    assert user.kept_is(Point)  # one local class per parent class
+
+
+def test_operations_of_a_parent_class_metaclass(ClassUser):
+    user = ClassUser()
+    assert user.class_operations(Colors) == [["red", "green"], 2, True, False, "green", True]
+    assert user.subclass_operations(Point) == [True] + ["TypeError"] * 4
+
+
+def test_isinstance_and_issubclass_of_parent_classes(ClassUser):
+    user = ClassUser()
+    assert user.is_instance(Point(1, 2), Point) is True
+    assert user.is_instance(Point3(), Point) is True
+    assert user.is_instance(Point(), Point3) is False
+    assert user.is_instance(threading.Lock(), Point) is False
+    assert user.is_instance(Point, type) is True  # a class is a parent object too
+    assert user.is_subclass(Point3, Point) is True
+    assert user.is_subclass(Point, Point3) is False
+    assert user.is_subclass(Point, Point) is True
+    with pytest.raises(TypeError, match="must be a class"):
+        user.is_subclass(threading.Lock(), Point)
+    # the child's own objects and classes are never the parent's
+    assert user.own_checks(Point) == [False] * 5
+
+
+def test_parent_class_creates_parent_instances(ClassUser):
+    user = ClassUser()
+    p = user.make(Point, 1, y=2)
+    assert type(p) is Point and (p.x, p.y) == (1, 2)
+    assert user.make_and_use(Point) == [7, 3, True]
+    assert user.has(Point, "norm") is True
+    assert user.has(Point, "missing") is False
+
+
+def test_subclassing_a_parent_class_in_the_child(ClassUser):
+    user = ClassUser()
+    assert user.subclass_statement(Point) == [
+        42,  # a method defined in the child subclass
+        (0, 0),  # a class attribute of the parent class
+        "mine",
+        True,
+        True,
+        True,
+        False,
+        "Sub",
+        False,
+        False,  # instances see only the child's own attributes
+    ]
+    assert user.subclass_type(Point) == [15, (0, 0), True, True, True]
+    sub, inst = user.subclass_is_local(Point)
+    # the subclass and its instances are the child's: proxies here
+    assert not isinstance(sub, type)
+    assert not isinstance(inst, Point)
+
+
+def test_a_sandboxed_child_cannot_walk_a_parent_class(ClassUser):
+    user = ClassUser()
+    for name in ("__subclasses__", "__mro__", "__bases__", "__dict__", "__init__", "_secret"):
+        with pytest.raises(extradite.UnsupportedInteractionError, match="private or special"):
+            user.get(Point, name)
+        with pytest.raises(extradite.UnsupportedInteractionError, match="private or special"):
+            user.walk_from_subclass(Point, name)
+    # a subclass never looks private names up in the parent
+    assert user.private_of_subclass(Point, "_secret") == "AttributeError"
+    assert user.get(Point, "ORIGIN") == (0, 0)
+
+
+def test_an_unconfined_child_may_read_special_attributes_of_a_class():
+    ClassUser = xtd(CLASSES, sandbox="unconfined")
+    try:
+        assert ClassUser().get(Point3, "__bases__") == (Point,)
+    finally:
+        ClassUser.close()
+
+
+def test_parent_class_handles_are_released(ClassUser):
+    user = ClassUser()
+    session = ClassUser.__extradite_session__
+    user.subclass_statement(Point)
+    user.collect()  # the handle class lives until the child collects it
+    user.collect()  # its release travels after that reply
+    assert session.exported == 0

@@ -22,6 +22,7 @@ FRAME_CAP = 64 << 20
 
 # protocol/codec.h tags
 T_NONE, T_INT, T_STR, T_LIST, T_BACKREF, T_PICKLE = 0x01, 0x04, 0x08, 0x10, 0x21, 0x30
+T_TYPE_HANDLE = 0x22
 
 
 def frame(kind, payload, request_id, *, op=0, flags=0, chain_id=0, length=None):
@@ -157,6 +158,18 @@ def test_reply_with_a_reference_to_a_parent_object_never_given(attacker_cls):
     rid = next_request_id(attacker_cls)
     payload = bytes([T_BACKREF]) + struct.pack("<Q", 1)
     with pytest.raises(extradite.ExtraditeProtocolError):
+        attacker.write_raw(frame(REPLY, payload, rid))
+    assert_dead(attacker_cls, pid)
+
+
+def test_reply_with_a_class_handle(attacker_cls):
+    # only the parent sends classes by handle (EX_TAG_TYPE_HANDLE); one from
+    # the child is a protocol violation, however well-formed
+    attacker = attacker_cls()
+    pid = child_pid(attacker_cls)
+    rid = next_request_id(attacker_cls)
+    payload = bytes([T_TYPE_HANDLE]) + struct.pack("<QB", 1, 1) + b"C"
+    with pytest.raises(extradite.ExtraditeProtocolError, match="does not accept"):
         attacker.write_raw(frame(REPLY, payload, rid))
     assert_dead(attacker_cls, pid)
 

@@ -433,7 +433,7 @@ static void encode_all_kinds(struct ex_buf *b)
 {
         static const uint8_t big[] = {1, 2, 3, 0xff};
 
-        OK(ex_put_container(b, EX_TAG_TUPLE, 10));
+        OK(ex_put_container(b, EX_TAG_TUPLE, 11));
         encode_nested(b);
         encode_stdlib(b);
         OK(ex_put_bool(b, true));
@@ -444,6 +444,63 @@ static void encode_all_kinds(struct ex_buf *b)
         OK(ex_put_blob(b, EX_TAG_PICKLE, "p", 1));
         OK(ex_put_handle(b, EX_TAG_HANDLE, 7));
         OK(ex_put_handle(b, EX_TAG_BACKREF, 8));
+        OK(ex_put_type_handle(b, 9, "m.P\xc3\xa9", 5));
+}
+
+static void test_type_handle(void **state)
+{
+        struct ex_limits lim = ex_limits_default();
+        struct ex_buf b = {0};
+        struct dec d;
+        char longest[EX_TYPE_NAME_MAX + 1];
+
+        (void)state;
+        memset(longest, 'a', sizeof(longest));
+        OK(ex_put_container(&b, EX_TAG_LIST, 3));
+        OK(ex_put_type_handle(&b, UINT64_MAX, "mymod.Point", 11));
+        OK(ex_put_type_handle(&b, 0, NULL, 0));
+        OK(ex_put_type_handle(&b, 5, longest, EX_TYPE_NAME_MAX));
+        assert_int_equal(b.len, 5 + (10 + 11) + 10 + (10 + EX_TYPE_NAME_MAX));
+        dec_open(&d, &b, &lim);
+        next_count(&d, EX_TAG_LIST, 3);
+        next(&d, EX_TAG_TYPE_HANDLE);
+        assert_true(d.it.v.th.id == UINT64_MAX);
+        assert_int_equal(d.it.v.th.name_len, 11);
+        assert_memory_equal(d.it.v.th.name, "mymod.Point", 11);
+        next(&d, EX_TAG_TYPE_HANDLE);
+        assert_true(d.it.v.th.id == 0);
+        assert_int_equal(d.it.v.th.name_len, 0);
+        next(&d, EX_TAG_TYPE_HANDLE);
+        assert_int_equal(d.it.v.th.name_len, EX_TYPE_NAME_MAX);
+        assert_memory_equal(d.it.v.th.name, longest, EX_TYPE_NAME_MAX);
+        dec_done(&d);
+
+        /* The encoder refuses what the reader would, writing nothing. */
+        ex_buf_reset(&b);
+        assert_int_equal(ex_put_type_handle(&b, 1, longest,
+                                            EX_TYPE_NAME_MAX + 1),
+                         -EINVAL);
+        assert_int_equal(ex_put_type_handle(&b, 1, "\xc3", 1), -EINVAL);
+        assert_int_equal(ex_put_type_handle(&b, 1, "\xed\xa0\x80", 3),
+                         -EINVAL);
+        assert_int_equal(ex_put_type_handle(&b, 1, NULL, 1), -EINVAL);
+        assert_int_equal(b.len, 0);
+
+        /* Malformed: every truncation, a length past the end, bad UTF-8. */
+        OK(ex_put_type_handle(&b, 7, "ab", 2));
+        OK(validate_exact(b.data, b.len, &lim));
+        for (size_t n = 0; n < b.len; n++)
+                assert_int_equal(validate_exact(b.data, n, &lim), -EBADMSG);
+        b.data[9] = 3; /* claims one byte more than there is */
+        assert_int_equal(validate_exact(b.data, b.len, &lim), -EBADMSG);
+        b.data[9] = 1; /* one byte fewer: a byte trails */
+        assert_int_equal(validate_exact(b.data, b.len, &lim), -EBADMSG);
+        b.data[9] = 2;
+        b.data[10] = 0xff; /* never valid UTF-8 */
+        assert_int_equal(validate_exact(b.data, b.len, &lim), -EBADMSG);
+        b.data[10] = 0xc3; /* a sequence cut short */
+        assert_int_equal(validate_exact(b.data, b.len, &lim), -EBADMSG);
+        ex_buf_free(&b);
 }
 
 static void test_truncated_every_prefix(void **state)
@@ -462,7 +519,7 @@ static void test_truncated_every_prefix(void **state)
 
 static void test_unknown_tags(void **state)
 {
-        static const uint8_t bad[] = {0x00, 0x0e, 0x0f, 0x16, 0x1f, 0x22,
+        static const uint8_t bad[] = {0x00, 0x0e, 0x0f, 0x16, 0x1f, 0x23,
                                       0x2f, 0x31, 0x3f, 0x49, 0x80, 0xff};
         struct ex_limits lim = ex_limits_default();
         uint8_t in[6] = {EX_TAG_LIST, 1, 0, 0, 0, EX_TAG_NONE};
@@ -1577,6 +1634,12 @@ static int walk(const uint8_t *in, size_t n, const struct ex_fds *fds,
                     it.v.dt.tz.kind == EX_TZ_NAMED)
                         assert_true(ex_utf8_valid(it.v.dt.tz.name,
                                                   it.v.dt.tz.name_len));
+                if (it.tag == EX_TAG_TYPE_HANDLE)
+                        assert_true(it.v.th.name >= in &&
+                                    it.v.th.name_len <=
+                                            (size_t)(in + n - it.v.th.name) &&
+                                    ex_utf8_valid(it.v.th.name,
+                                                  it.v.th.name_len));
                 if (it.tag >= EX_TAG_LIST && it.tag <= EX_TAG_SLICE)
                         assert_true((it.tag == EX_TAG_DICT ? 2u : 1u) *
                                             (uint64_t)it.v.count <=
@@ -1594,7 +1657,7 @@ static void test_mutation_fuzz(void **state)
         uint64_t rng = 20000;
         size_t counts[5] = {0};
         static const uint8_t tags[] = {
-                0x01, 0x04, 0x05, 0x08, 0x09, 0x10, 0x12, 0x14, 0x20,
+                0x01, 0x04, 0x05, 0x08, 0x09, 0x10, 0x12, 0x14, 0x20, 0x22,
                 0x30, 0x00, 0xff, 0x0b, 0x0c, 0x0d, 0x15, 0x40, 0x41,
                 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48};
 
@@ -1675,6 +1738,7 @@ int main(void)
                 cmocka_unit_test(test_max_items),
                 cmocka_unit_test(test_truncated_every_prefix),
                 cmocka_unit_test(test_unknown_tags),
+                cmocka_unit_test(test_type_handle),
                 cmocka_unit_test(test_lengths_and_counts),
                 cmocka_unit_test(test_utf8),
                 cmocka_unit_test(test_trailing_and_past_end),
