@@ -27,7 +27,8 @@ static int vet_name(void *ctx, PyObject *name)
         return -1;
 }
 
-int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h)
+int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
+                           struct ex_buf *in)
 {
         struct ex_codec_hooks hooks;
         struct ex_buf out = {0};
@@ -36,7 +37,7 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h)
         PyObject *req, *res = NULL;
         int r, as_handle = 0;
 
-        req = ex_session_decode(s, s->st->RemoteObjectType);
+        req = ex_session_decode(s, in, s->st->RemoteObjectType);
         if (!req && PyErr_ExceptionMatches(s->st->ProtocolError)) {
                 PyErr_Clear();
                 return -EBADMSG; /* undecodable: the child is not trusted */
@@ -44,7 +45,7 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h)
         if (req && !PyTuple_Check(req))
                 PyErr_SetString(s->st->ProtocolError,
                                 "extradite: malformed request from the child");
-        else if (req && s->depth > EX_MAX_NESTING)
+        else if (req && s->nwaiting > EX_MAX_NESTING)
                 PyErr_Format(s->st->UnsupportedInteractionError,
                              "extradite: calls and callbacks nested deeper "
                              "than %d",
@@ -72,15 +73,9 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h)
                 }
         }
         Py_XDECREF(res);
-        /* The session may have been closed by the callback itself. */
-        if (s->sock < 0) {
-                ex_buf_free(&out);
-                return -EPIPE;
-        }
+        /* -EPIPE when the callback itself closed the session. */
         rh.length = (uint32_t)out.len;
-        Py_BEGIN_ALLOW_THREADS
-        r = ex_frame_send_buf(s->sock, &rh, &out);
-        Py_END_ALLOW_THREADS
+        r = ex_session_send(s, &rh, &out);
         ex_buf_free(&out);
         return r;
 }

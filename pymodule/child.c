@@ -384,6 +384,8 @@ static int serve_call(struct child *c, const struct ex_frame_header *h)
 
         req = ex_decode_buf(c->st, &hooks, &c->in, &c->limits);
         c->depth++;
+        if (c->depth <= EX_MAX_NESTING)
+                c->chain[c->depth - 1] = h->request_id;
         if (req && c->depth > EX_MAX_NESTING)
                 PyErr_Format(c->st->UnsupportedInteractionError,
                              "extradite: calls and callbacks nested deeper "
@@ -532,6 +534,38 @@ static void flush_stdio(void)
         fflush(NULL);
 }
 
+/* A reply for one of our outer requests, read while an inner one waited:
+ * keep it for later. Replies for anything else break the protocol. */
+static int keep_early(struct child *c, const struct ex_frame_header *h)
+{
+        int asked = 0;
+
+        for (int i = 0; i < c->nasking; i++)
+                asked |= c->asking[i] == h->request_id;
+        for (int i = 0; i < c->nearly; i++)
+                if (c->early[i].id == h->request_id)
+                        asked = 0;
+        if (!asked || c->nearly > EX_MAX_NESTING)
+                return -EBADMSG;
+        c->early[c->nearly++] = (struct early_reply){h->request_id, *h, c->in};
+        c->in = (struct ex_buf){0}; /* ownership moved */
+        return 0;
+}
+
+/* Our reply, if it came early: moved into c->in. */
+static int take_early(struct child *c, uint32_t id, struct ex_frame_header *h)
+{
+        for (int i = 0; i < c->nearly; i++)
+                if (c->early[i].id == id) {
+                        ex_buf_free(&c->in);
+                        c->in = c->early[i].in;
+                        *h = c->early[i].h;
+                        c->early[i] = c->early[--c->nearly];
+                        return 1;
+                }
+        return 0;
+}
+
 PyObject *ex_child_request(struct child *c, uint8_t op,
                            const struct ex_buf *payload)
 {
@@ -552,7 +586,7 @@ PyObject *ex_child_request(struct child *c, uint8_t op,
                                 "child, from the thread serving that call");
                 return NULL;
         }
-        if (c->depth >= EX_MAX_NESTING) {
+        if (c->depth >= EX_MAX_NESTING || c->nasking >= EX_MAX_NESTING) {
                 PyErr_Format(c->st->UnsupportedInteractionError,
                              "extradite: calls and callbacks nested deeper "
                              "than %d",
@@ -562,15 +596,17 @@ PyObject *ex_child_request(struct child *c, uint8_t op,
         if (++c->next_id == 0)
                 c->next_id = 1;
         h.request_id = c->next_id;
+        h.chain_id = c->chain[c->depth - 1];
         r = flush_releases(c);
         if (r == 0) {
                 Py_BEGIN_ALLOW_THREADS
                 r = ex_frame_send_buf(c->fd, &h, payload);
                 Py_END_ALLOW_THREADS
         }
+        c->asking[c->nasking++] = h.request_id;
         /* Serve what the parent asks meanwhile (it may call back into us)
          * until our reply comes. */
-        while (r == 0) {
+        while (r == 0 && !take_early(c, h.request_id, &rh)) {
                 Py_BEGIN_ALLOW_THREADS
                 r = ex_frame_recv_fds(c->fd, EX_FRAME_MAX_DEFAULT, -1, -1,
                                       &rh, &c->in);
@@ -585,9 +621,12 @@ PyObject *ex_child_request(struct child *c, uint8_t op,
                           rh.kind == EX_MSG_ERROR) &&
                          rh.request_id == h.request_id)
                         break;
+                else if (rh.kind == EX_MSG_REPLY || rh.kind == EX_MSG_ERROR)
+                        r = keep_early(c, &rh);
                 else
                         r = -EBADMSG;
         }
+        c->nasking--;
         if (r < 0)
                 return ex_raise_errno(c->st->ProtocolError, r,
                                       "the channel to the parent failed");

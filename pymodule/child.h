@@ -37,6 +37,21 @@ struct child {
         uint32_t next_id;       /* ids of our requests to the parent */
         int depth;              /* requests being served or made, nested */
         unsigned long serving;  /* the thread that serves the parent */
+        /* The parent requests being served, innermost last: a callback
+         * names the innermost as its chain, so the parent runs it on the
+         * thread that made that call. */
+        uint32_t chain[EX_MAX_NESTING + 1];
+        /* Our requests still waiting for the parent, and replies that
+         * came for an outer one while an inner one waited (the parent's
+         * threads answer in any order). */
+        uint32_t asking[EX_MAX_NESTING + 1];
+        int nasking;
+        struct early_reply {
+                uint32_t id;
+                struct ex_frame_header h;
+                struct ex_buf in;
+        } early[EX_MAX_NESTING + 1];
+        int nearly;
 };
 
 /* Ask the parent (a callback): op with an encoded payload. Only while the

@@ -31,31 +31,69 @@ static const char *const CHILD_ENV[] = {
         "HOME=/",
 };
 
-/* The lock is re-entrant for its owner: a callback the child makes while
- * this thread waits on it may call into the child again. */
-static void lock_session(ex_session *s)
+/* Give up the reader's role and wake the waiters: a frame may have been
+ * stashed for one of them, or one of them may read now. */
+static void release_reader(ex_session *s)
 {
-        unsigned long me = PyThread_get_thread_ident();
-
-        if (s->owner == me) {
-                s->depth++;
-                return;
-        }
-        if (!PyThread_acquire_lock(s->lock, NOWAIT_LOCK)) {
-                Py_BEGIN_ALLOW_THREADS
-                PyThread_acquire_lock(s->lock, WAIT_LOCK);
-                Py_END_ALLOW_THREADS
-        }
-        s->owner = me;
-        s->depth = 1;
+        pthread_mutex_lock(&s->mu);
+        s->reading = 0;
+        s->turn++;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
 }
 
-static void unlock_session(ex_session *s)
+/* Wait (GIL released) until nobody reads, then read ourselves (1), or
+ * until a hand-over after turn `seen` (0: look at the stash again).
+ * -ETIMEDOUT past deadline_ms (-1: none). `seen` is read before the
+ * stash is looked at, so a hand-over in between is never missed. */
+static unsigned long current_turn(ex_session *s)
 {
-        if (--s->depth == 0) {
-                s->owner = 0;
-                PyThread_release_lock(s->lock);
+        unsigned long t;
+
+        pthread_mutex_lock(&s->mu);
+        t = s->turn;
+        pthread_mutex_unlock(&s->mu);
+        return t;
+}
+
+static int become_reader(ex_session *s, unsigned long seen,
+                         int64_t deadline_ms)
+{
+        struct timespec until;
+        int r = 0, err = 0;
+
+        if (deadline_ms >= 0) {
+                until.tv_sec = deadline_ms / 1000;
+                until.tv_nsec = (deadline_ms % 1000) * 1000000;
         }
+        Py_BEGIN_ALLOW_THREADS
+        pthread_mutex_lock(&s->mu);
+        while (s->reading && s->turn == seen && err != ETIMEDOUT)
+                err = deadline_ms < 0
+                              ? pthread_cond_wait(&s->cv, &s->mu)
+                              : pthread_cond_timedwait(&s->cv, &s->mu, &until);
+        if (!s->reading) {
+                s->reading = 1;
+                r = 1;
+        } else if (err == ETIMEDOUT) {
+                r = -ETIMEDOUT;
+        }
+        pthread_mutex_unlock(&s->mu);
+        Py_END_ALLOW_THREADS
+        return r;
+}
+
+int ex_session_send(ex_session *s, const struct ex_frame_header *h,
+                    const struct ex_buf *payload)
+{
+        int r;
+
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(s->send_lock, WAIT_LOCK);
+        r = s->sock >= 0 ? ex_frame_send_buf(s->sock, h, payload) : -EPIPE;
+        PyThread_release_lock(s->send_lock);
+        Py_END_ALLOW_THREADS
+        return r;
 }
 
 /* ---- handles ---------------------------------------------------------- */
@@ -523,13 +561,14 @@ int ex_session_encode_other(void *session, PyObject *o, struct ex_buf *b)
         return parent_encode_other(session, o, b);
 }
 
-PyObject *ex_session_decode(ex_session *s, PyTypeObject *handle_type)
+PyObject *ex_session_decode(ex_session *s, struct ex_buf *in,
+                            PyTypeObject *handle_type)
 {
         struct decode_ctx ctx = {s, handle_type};
         struct ex_codec_hooks hooks = {.ctx = &ctx,
                                        .decode_handle = parent_decode_handle};
 
-        return ex_decode_buf(s->st, &hooks, &s->in, &s->limits);
+        return ex_decode_buf(s->st, &hooks, in, &s->limits);
 }
 
 void ex_session_forget(ex_session *s, ex_remote *p)
@@ -567,17 +606,36 @@ static PyObject *describe_exit(const struct ex_child *c)
 }
 
 /* Stop the child for good and close the channel. */
+/* Stop the child for good and close the channel. Called without `lock`
+ * and `send_lock`: the fd is closed only once nobody reads or writes it. */
 static void shut_down(ex_session *s, int grace_ms)
 {
         if (s->sock >= 0) {
-                /* EOF tells the child to exit; also wakes any waiter. */
+                /* EOF tells the child to exit; also wakes the reader. */
                 shutdown(s->sock, SHUT_RDWR);
         }
         Py_BEGIN_ALLOW_THREADS
         ex_child_stop(&s->child, grace_ms);
-        Py_END_ALLOW_THREADS
+        if (s->sync_ready && s->send_lock) {
+                /* Take the reader's role for good, and the sender's. */
+                pthread_mutex_lock(&s->mu);
+                while (s->reading)
+                        pthread_cond_wait(&s->cv, &s->mu);
+                s->reading = 1;
+                pthread_mutex_unlock(&s->mu);
+                PyThread_acquire_lock(s->send_lock, WAIT_LOCK);
+        }
         if (s->sock >= 0)
                 close(take_fd(&s->sock));
+        if (s->sync_ready && s->send_lock) {
+                PyThread_release_lock(s->send_lock);
+                pthread_mutex_lock(&s->mu);
+                s->reading = 0;
+                s->turn++;
+                pthread_cond_broadcast(&s->cv);
+                pthread_mutex_unlock(&s->mu);
+        }
+        Py_END_ALLOW_THREADS
         ex_child_release(&s->child);
 }
 
@@ -689,13 +747,13 @@ static PyObject *session_die(ex_session *s, int err, PyObject *exc)
 }
 
 /* A VIOLATION frame: the child's last words, a syscall number. */
-static PyObject *violation_reported(ex_session *s)
+static PyObject *violation_reported(ex_session *s, const struct ex_buf *in)
 {
         struct ex_reader r;
         struct ex_item it;
         int nr = -1;
 
-        ex_reader_init(&r, s->in.data, s->in.len, &s->limits);
+        ex_reader_init(&r, in->data, in->len, &s->limits);
         if (ex_read(&r, &it) == 0 && it.tag == EX_TAG_INT && it.v.i >= 0 &&
             it.v.i < 4096 && ex_reader_finish(&r) == 0)
                 nr = (int)it.v.i;
@@ -719,12 +777,9 @@ int ex_session_check_open(ex_session *s)
 /* ---- requests --------------------------------------------------------- */
 
 static PyObject *finish_reply(ex_session *s, const struct ex_frame_header *h,
-                              PyTypeObject *handle_type)
+                              struct ex_buf *in, PyTypeObject *handle_type)
 {
-        struct decode_ctx ctx = {s, handle_type};
-        struct ex_codec_hooks hooks = {.ctx = &ctx,
-                                       .decode_handle = parent_decode_handle};
-        PyObject *v = ex_decode_buf(s->st, &hooks, &s->in, &s->limits);
+        PyObject *v = ex_session_decode(s, in, handle_type);
 
         if (!v) {
                 /* A child that sends undecodable values is not trusted
@@ -753,11 +808,11 @@ static PyObject *refuse_handle(void *ctx, uint8_t tag, uint64_t id)
         return NULL;
 }
 
-static int boot_report(ex_session *s)
+static int boot_report(ex_session *s, struct ex_buf *in)
 {
         struct ex_codec_hooks hooks = {.ctx = s,
                                        .decode_handle = refuse_handle};
-        PyObject *v = ex_decode_buf(s->st, &hooks, &s->in, &s->limits);
+        PyObject *v = ex_decode_buf(s->st, &hooks, in, &s->limits);
 
         if (!v || !(PyDict_CheckExact(v) || v == Py_None)) {
                 PyErr_Clear();
@@ -768,94 +823,240 @@ static int boot_report(ex_session *s)
         return 0;
 }
 
+/* ---- waiting: several threads, one reader ------------------------------
+ *
+ * Every frame from the child belongs to one waiting call: a REPLY or ERROR
+ * to the request it answers, a CALL (a callback) to the chain it is part of
+ * (its chain_id is the request the child is serving). Whoever holds `lock`
+ * reads; a frame for another waiter goes to the stash, where that waiter
+ * finds it. A callback runs on the thread of its chain, without `lock`, so
+ * other threads' calls go on meanwhile. Waiters and stash change only with
+ * the GIL held. */
+
+static int waiting_on(ex_session *s, uint32_t id)
+{
+        for (size_t i = 0; i < s->nwaiting; i++)
+                if (s->waiting[i] == id)
+                        return 1;
+        return 0;
+}
+
+static int wait_register(ex_session *s, uint32_t id)
+{
+        if (s->nwaiting >= EX_MAX_IN_FLIGHT) {
+                PyErr_Format(s->st->UnsupportedInteractionError,
+                             "extradite: more than %d calls in flight on one "
+                             "child (threads and nested callbacks)",
+                             EX_MAX_IN_FLIGHT);
+                return -1;
+        }
+        if (s->nwaiting == s->capwaiting) {
+                size_t cap = s->capwaiting ? s->capwaiting * 2 : 8;
+                void *nv = PyMem_Realloc(s->waiting, cap * sizeof(*s->waiting));
+                if (!nv) {
+                        PyErr_NoMemory();
+                        return -1;
+                }
+                s->waiting = nv;
+                s->capwaiting = cap;
+        }
+        s->waiting[s->nwaiting++] = id;
+        return 0;
+}
+
+/* Forget a finished call, and anything still stashed for it. */
+static void wait_unregister(ex_session *s, uint32_t id)
+{
+        for (size_t i = 0; i < s->nwaiting; i++)
+                if (s->waiting[i] == id) {
+                        s->waiting[i] = s->waiting[--s->nwaiting];
+                        break;
+                }
+        for (size_t i = 0; i < s->nstash; i++)
+                if (s->stash[i].key == id) {
+                        ex_buf_free(&s->stash[i].in);
+                        s->stash[i] = s->stash[--s->nstash];
+                        break;
+                }
+}
+
+/* Move the frame in *in to the stash for the waiter `key`. A frame for
+ * nobody, or a second one for a waiter before it took the first, is the
+ * child breaking the protocol. */
+static int stash_frame(ex_session *s, uint32_t key,
+                       const struct ex_frame_header *h, struct ex_buf *in)
+{
+        if (!waiting_on(s, key))
+                return -EBADMSG;
+        for (size_t i = 0; i < s->nstash; i++)
+                if (s->stash[i].key == key)
+                        return -EBADMSG;
+        if (s->nstash == s->capstash) {
+                size_t cap = s->capstash ? s->capstash * 2 : 4;
+                void *nv = PyMem_Realloc(s->stash, cap * sizeof(*s->stash));
+                if (!nv)
+                        return -ENOMEM;
+                s->stash = nv;
+                s->capstash = cap;
+        }
+        s->stash[s->nstash++] = (struct ex_stashed){key, *h, *in};
+        *in = (struct ex_buf){0}; /* ownership moved */
+        return 0;
+}
+
+static int take_stashed(ex_session *s, uint32_t key, struct ex_frame_header *h,
+                        struct ex_buf *in)
+{
+        for (size_t i = 0; i < s->nstash; i++)
+                if (s->stash[i].key == key) {
+                        ex_buf_free(in);
+                        *h = s->stash[i].h;
+                        *in = s->stash[i].in;
+                        s->stash[i] = s->stash[--s->nstash];
+                        return 1;
+                }
+        return 0;
+}
+
+/* Which waiter a frame is for: the request a reply answers, the chain a
+ * callback belongs to; 0 for what any waiter handles (releases, the
+ * sandbox report, a violation). */
+static uint32_t frame_key(const struct ex_frame_header *h)
+{
+        if (h->kind == EX_MSG_CALL)
+                return h->chain_id;
+        if (h->kind == EX_MSG_REPLY || h->kind == EX_MSG_ERROR)
+                return h->request_id;
+        return 0;
+}
+
+/* The next frame for the call `id`: from the stash, or read as the
+ * reader, handing frames for other waiters over on the way. 0, or -errno
+ * (-ETIMEDOUT past the deadline, -EPIPE once closed). */
+static int next_frame(ex_session *s, uint32_t id, int64_t deadline,
+                      struct ex_frame_header *h, struct ex_buf *in)
+{
+        int r;
+
+        for (;;) {
+                unsigned long seen = current_turn(s);
+                uint32_t key;
+
+                if (take_stashed(s, id, h, in))
+                        return 0;
+                r = become_reader(s, seen, deadline);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        continue; /* a hand-over: ours, perhaps */
+                if (take_stashed(s, id, h, in)) {
+                        release_reader(s);
+                        return 0;
+                }
+                if (s->state != EX_SESSION_OPEN || s->sock < 0) {
+                        release_reader(s);
+                        return -EPIPE;
+                }
+                Py_BEGIN_ALLOW_THREADS
+                r = ex_frame_recv_fds(s->sock, EX_FRAME_MAX_DEFAULT, deadline,
+                                      s->child.pidfd, h, in);
+                Py_END_ALLOW_THREADS
+                key = r == 0 ? frame_key(h) : 0;
+                /* Stash before giving up the role, so the waiter it wakes
+                 * finds its frame. */
+                if (key != 0 && key != id) {
+                        r = stash_frame(s, key, h, in);
+                        release_reader(s);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                release_reader(s);
+                return r;
+        }
+}
+
 PyObject *ex_session_call(ex_session *s, uint8_t op,
                           const struct ex_buf *payload,
                           PyTypeObject *handle_type)
 {
         struct ex_frame_header h, rh;
-        struct ex_buf rel = {0};
-        PyObject *res;
+        struct ex_buf rel = {0}, in = {0};
+        PyObject *res = NULL;
         int64_t deadline;
-        int r = 0;
+        uint32_t id;
+        int r = 0, done = 0;
 
         if (ex_session_check_open(s) < 0)
                 return NULL;
-        lock_session(s);
-        if (ex_session_check_open(s) < 0) {
-                unlock_session(s);
+        do
+                id = ++s->next_id; /* 0 is the bootstrap's id */
+        while (id == 0 || waiting_on(s, id));
+        if (wait_register(s, id) < 0)
                 return NULL;
-        }
-        ex_release_queue_take(&s->rel, &rel);
         s->requests++;
-        if (++s->next_id == 0)
-                s->next_id = 1; /* 0 is the bootstrap's id */
+        ex_release_queue_take(&s->rel, &rel);
         h = (struct ex_frame_header){.length = (uint32_t)payload->len,
                                      .kind = EX_MSG_CALL,
                                      .op = op,
-                                     .request_id = s->next_id};
+                                     .request_id = id};
         deadline = s->booting ? ex_now_ms() + s->start_timeout_ms
                    : s->call_timeout_ms >= 0 ? ex_now_ms() + s->call_timeout_ms
                                              : -1;
-        Py_BEGIN_ALLOW_THREADS
         if (rel.len) {
                 struct ex_frame_header rh0 = {.length = (uint32_t)rel.len,
                                               .kind = EX_MSG_RELEASE};
-                r = ex_frame_send(s->sock, &rh0, rel.data, (uint32_t)rel.len);
+                r = ex_session_send(s, &rh0, &rel);
         }
-        if (r == 0)
-                r = ex_frame_send_buf(s->sock, &h, payload);
-        Py_END_ALLOW_THREADS
         ex_buf_free(&rel);
+        if (r == 0)
+                r = ex_session_send(s, &h, payload);
 
-        /* Wait for our reply; meanwhile serve what the child asks of us
-         * (callbacks) and take its releases. */
-        while (r == 0) {
-                Py_BEGIN_ALLOW_THREADS
-                r = ex_frame_recv_fds(s->sock, EX_FRAME_MAX_DEFAULT,
-                                      deadline, s->child.pidfd, &rh, &s->in);
-                Py_END_ALLOW_THREADS
+        /* Wait for our reply; meanwhile serve what the child asks of our
+         * chain (callbacks) and take its releases. */
+        while (r == 0 && !done) {
+                r = next_frame(s, id, deadline, &rh, &in);
                 if (r < 0)
                         break;
-                if (s->booting && rh.kind == EX_MSG_REPLY &&
-                    rh.request_id == 0) {
+                if (rh.kind == EX_MSG_VIOLATION) {
+                        res = violation_reported(s, &in);
+                        done = 1;
+                } else if (s->booting && rh.kind == EX_MSG_REPLY &&
+                           rh.request_id == 0) {
                         /* the sandbox report, before anything else */
-                        r = boot_report(s);
+                        r = boot_report(s, &in);
                 } else if (rh.kind == EX_MSG_RELEASE && !s->booting) {
-                        r = ex_exports_release_payload(&s->exports, s->in.data,
-                                                       s->in.len, &s->limits);
+                        r = ex_exports_release_payload(&s->exports, in.data,
+                                                       in.len, &s->limits);
                 } else if (rh.kind == EX_MSG_CALL && !s->booting) {
                         /* call_timeout bounds the whole call, callbacks
                          * included: a child flooding us with requests
                          * cannot hold this thread forever. */
-                        r = ex_session_serve_child(s, &rh);
+                        r = ex_session_serve_child(s, &rh, &in);
+                } else if ((rh.kind == EX_MSG_REPLY ||
+                            rh.kind == EX_MSG_ERROR) &&
+                           (rh.request_id == id ||
+                            (rh.request_id == 0 && rh.kind == EX_MSG_ERROR))) {
+                        s->booting = 0;
+                        res = finish_reply(s, &rh, &in, handle_type);
+                        /* A bootstrap failure ends the session. */
+                        if (rh.request_id == 0 &&
+                            s->state == EX_SESSION_OPEN) {
+                                PyObject *exc = PyErr_GetRaisedException();
+                                session_die(s, -EPIPE, exc);
+                        }
+                        done = 1;
                 } else {
-                        break;
+                        r = -EBADMSG;
                 }
         }
-        if (r == 0 && rh.kind == EX_MSG_VIOLATION)
-                res = violation_reported(s);
-        else if (r < 0)
+        if (!done)
                 res = s->state == EX_SESSION_OPEN
                               ? session_die(s, r, NULL)
                               : (ex_session_check_open(s), NULL);
-        else if ((rh.kind != EX_MSG_REPLY && rh.kind != EX_MSG_ERROR) ||
-                 (rh.request_id != h.request_id &&
-                  !(rh.request_id == 0 && rh.kind == EX_MSG_ERROR)))
-                res = session_die(s, -EBADMSG, NULL);
-        else {
-                s->booting = 0;
-                res = finish_reply(s, &rh, handle_type);
-                /* A bootstrap failure ends the session. */
-                if (rh.request_id == 0 && s->state == EX_SESSION_OPEN) {
-                        PyObject *exc = PyErr_GetRaisedException();
-                        session_die(s, -EPIPE, exc);
-                }
-        }
-        /* Give back the memory a large reply needed, and any fds a frame
-         * we did not decode brought along. */
-        ex_buf_trim(&s->in, 1u << 20);
-        ex_fds_close(&s->in.fds);
-        unlock_session(s);
+        /* Any fds a frame we did not decode brought along go too. */
+        ex_buf_free(&in);
+        wait_unregister(s, id);
         return res;
 }
 
@@ -866,17 +1067,13 @@ int ex_session_flush(ex_session *s)
 
         if (s->state != EX_SESSION_OPEN || s->rel.n == 0)
                 return 0;
-        lock_session(s);
         ex_release_queue_take(&s->rel, &rel);
         if (rel.len && s->state == EX_SESSION_OPEN) {
                 struct ex_frame_header h = {.length = (uint32_t)rel.len,
                                             .kind = EX_MSG_RELEASE};
-                Py_BEGIN_ALLOW_THREADS
-                r = ex_frame_send(s->sock, &h, rel.data, (uint32_t)rel.len);
-                Py_END_ALLOW_THREADS
+                r = ex_session_send(s, &h, &rel);
         }
         ex_buf_free(&rel);
-        unlock_session(s);
         /* A failed send shows up as a dead child on the next request. */
         return r;
 }
@@ -960,6 +1157,23 @@ static int spawn_child(ex_session *s, PyObject *exe_b, PyObject *root_b,
                 return -1;
         }
         return 0;
+}
+
+/* The reader's mutex and condition; the condition waits on the monotonic
+ * clock, as deadlines do. 0 or an errno. */
+static int init_sync(ex_session *s)
+{
+        pthread_condattr_t attr;
+        int r = pthread_condattr_init(&attr);
+
+        if (r)
+                return r;
+        r = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        if (!r && !(r = pthread_mutex_init(&s->mu, NULL)) &&
+            (r = pthread_cond_init(&s->cv, &attr)))
+                pthread_mutex_destroy(&s->mu);
+        pthread_condattr_destroy(&attr);
+        return r;
 }
 
 /* Does the profile in options confine the child? Then it may reach only
@@ -1047,8 +1261,9 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         s->confined = is_confined(options);
         s->default_policy = default_policy;
         s->type_rules = rules == Py_None ? NULL : Py_NewRef(rules);
-        s->lock = PyThread_allocate_lock();
-        if (!s->st || !s->lock) {
+        s->send_lock = PyThread_allocate_lock();
+        s->sync_ready = init_sync(s) == 0;
+        if (!s->st || !s->sync_ready || !s->send_lock) {
                 if (!PyErr_Occurred())
                         PyErr_NoMemory();
                 goto fail;
@@ -1132,12 +1347,7 @@ static PyObject *session_close(ex_session *s, PyObject *Py_UNUSED(ignored))
 {
         if (s->state == EX_SESSION_OPEN) {
                 s->state = EX_SESSION_CLOSED;
-                /* Wake a thread blocked in a call before taking the lock. */
-                if (s->sock >= 0)
-                        shutdown(s->sock, SHUT_RDWR);
-                lock_session(s);
                 shut_down(s, 2000);
-                unlock_session(s);
         }
         Py_RETURN_NONE;
 }
@@ -1196,12 +1406,19 @@ static void session_dealloc(ex_session *s)
         if (s->sock >= 0)
                 close(s->sock);
         ex_child_release(&s->child);
-        ex_buf_free(&s->in);
+        for (size_t i = 0; i < s->nstash; i++)
+                ex_buf_free(&s->stash[i].in);
+        PyMem_Free(s->stash);
+        PyMem_Free(s->waiting);
         ex_map_free(&s->proxies);
         ex_release_queue_free(&s->rel);
         ex_exports_clear(&s->exports);
-        if (s->lock)
-                PyThread_free_lock(s->lock);
+        if (s->sync_ready) {
+                pthread_cond_destroy(&s->cv);
+                pthread_mutex_destroy(&s->mu);
+        }
+        if (s->send_lock)
+                PyThread_free_lock(s->send_lock);
         Py_CLEAR(s->death);
         Py_CLEAR(s->profile);
         Py_CLEAR(s->report);

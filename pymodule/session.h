@@ -10,6 +10,8 @@
 #ifndef EXTRADITE_SESSION_H
 #define EXTRADITE_SESSION_H
 
+#include <pthread.h>
+
 #include "state.h"
 #include "codec.h"
 #include "convert.h"
@@ -20,18 +22,36 @@
 
 enum ex_session_state { EX_SESSION_OPEN, EX_SESSION_DEAD, EX_SESSION_CLOSED };
 
+/* A frame one waiting thread read for another: key is the request id it
+ * answers (REPLY, ERROR) or the chain it belongs to (a callback, CALL). */
+struct ex_stashed {
+        uint32_t key;
+        struct ex_frame_header h;
+        struct ex_buf in;
+};
+
 typedef struct {
         PyObject_HEAD
         ex_state *st;      /* borrowed: `module` keeps it alive */
         PyObject *module;  /* strong */
         int sock;          /* our end of the channel; -1 once closed */
         struct ex_child child;
-        PyThread_type_lock lock; /* one call chain in flight at a time */
-        unsigned long owner;     /* thread holding `lock` (0: none) */
-        int depth;               /* nested calls of that thread */
+        /* Several threads may wait on calls at once; one of them at a time
+         * reads the channel (`reading`, under `mu`) and hands the others
+         * the frames that are theirs through `stash`, waking them with
+         * `cv` (`turn` counts hand-overs). Sends take `send_lock`. */
+        pthread_mutex_t mu;
+        pthread_cond_t cv;
+        int reading;
+        unsigned long turn;
+        int sync_ready; /* mu and cv initialised */
+        PyThread_type_lock send_lock;
+        uint32_t *waiting; /* request ids being waited on */
+        size_t nwaiting, capwaiting;
+        struct ex_stashed *stash; /* frames read for another waiter */
+        size_t nstash, capstash;
         uint32_t next_id;
         uint64_t requests; /* round trips made, for tests and benchmarks */
-        struct ex_buf in;  /* reply frames; used under `lock` */
         struct ex_limits limits; /* what we accept from the child */
         /* handle id -> ex_remote* (borrowed; a proxy removes itself) */
         struct ex_map proxies;
@@ -106,14 +126,24 @@ int ex_session_export(ex_session *s, PyObject *o, struct ex_buf *b);
 /* parent_encode_other on its own (for error reports to the child). */
 int ex_session_encode_other(void *session, PyObject *o, struct ex_buf *b);
 
-/* Decode the frame in s->in; handles become proxies of handle_type (NULL:
+/* Decode the frame in `in`; handles become proxies of handle_type (NULL:
  * raw ids), back-references the parent's own objects. */
-PyObject *ex_session_decode(ex_session *s, PyTypeObject *handle_type);
+PyObject *ex_session_decode(ex_session *s, struct ex_buf *in,
+                            PyTypeObject *handle_type);
 
 /* Serve one request the child made while we wait on it (a callback), on
- * the waiting thread: run it, send the reply. 0, or -errno when the
- * channel failed (callbacks.c). */
-int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h);
+ * the waiting thread whose call it belongs to: run it, send the reply. 0,
+ * or -errno when the channel failed (callbacks.c). */
+int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
+                           struct ex_buf *in);
+
+/* Send one frame (GIL released inside, under send_lock). 0 or -errno;
+ * -EPIPE once the channel is closed. */
+int ex_session_send(ex_session *s, const struct ex_frame_header *h,
+                    const struct ex_buf *payload);
+
+/* Most calls in flight at once on one session (threads and nesting). */
+#define EX_MAX_IN_FLIGHT 256
 
 /* Raise ProtocolError unless the session is open; 0 when it is. */
 int ex_session_check_open(ex_session *s);
