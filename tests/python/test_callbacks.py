@@ -323,3 +323,23 @@ def test_parent_class_handles_are_released(ClassUser):
     user.collect()  # the handle class lives until the child collects it
     user.collect()  # its release travels after that reply
     assert session.exported == 0
+
+
+def test_unconfined_child_sets_through_the_dict_of_a_parent_object():
+    Caller = xtd(TARGET, sandbox="unconfined", transport_policy="reference")
+    try:
+        obj = types.SimpleNamespace(x=1)
+        assert Caller().poke_dict(obj, "y", 5) == 5
+        assert obj.y == 5
+    finally:
+        Caller.close()
+
+
+def test_sandboxed_child_cannot_reach_the_dict_of_a_parent_object(Caller):
+    class Local:  # not picklable: goes by handle even under "value"
+        pass
+
+    obj = Local()
+    with pytest.raises(extradite.UnsupportedInteractionError, match="__dict__"):
+        Caller().poke_dict(obj, "y", 5)
+    assert not hasattr(obj, "y")

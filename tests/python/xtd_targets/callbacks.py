@@ -89,3 +89,8 @@ class Caller:
         except ZeroDivisionError as exc:
             return f"stopped: {exc}"
         return "not stopped"
+
+    def poke_dict(self, obj, key, value):
+        # obj.__dict__[k] through a handle (only an unconfined child)
+        obj.__dict__[key] = value
+        return obj.__dict__[key]
