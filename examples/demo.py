@@ -23,6 +23,12 @@ except TypeError as exc:  # remote built-in exceptions keep their type
     assert isinstance(exc, ExtraditeRemoteError)
     print("remote TypeError raised here:", exc.remote_message)
 
+report = RemoteCounter.sandbox_report()
+print(
+    f"sandbox: profile {report['profile']!r}, seccomp groups {report['seccomp']['groups']}, "
+    f"Landlock ABI {report['landlock']['abi']}, namespaces {report['namespaces']['entered']}"
+)
+
 print("'heavy_counter' in sys.modules:", "heavy_counter" in sys.modules)
 assert "heavy_counter" not in sys.modules
 
