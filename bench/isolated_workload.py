@@ -2,4 +2,4 @@
 process never imports (the process does import `workload` for the direct,
 managers and RPyC runs)."""
 
-from workload import Pinger  # noqa: F401
+from workload import Caller, Hasher, LineEditor, Pinger, Pipeline  # noqa: F401

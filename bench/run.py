@@ -7,14 +7,19 @@ extradite, all in one run, printed as one table with ratios.
 
 Numbers are microseconds per operation, the median over repetitions.
 Compare ratios within one run, never absolute numbers across machines.
+Cold-start cases compare with a bare interpreter (`python -I -S -c pass`)
+instead of a direct in-process run.
 """
 
 import argparse
+import importlib.util
 import json
 import multiprocessing
 import os
+import pickle
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from multiprocessing.managers import BaseManager
@@ -22,9 +27,19 @@ from multiprocessing.managers import BaseManager
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from workload import Pinger  # noqa: E402
+import workload  # noqa: E402
 
-from extradite import extradite  # noqa: E402
+from extradite import (  # noqa: E402
+    close_extradite_session,
+    extradite,
+    prewarm_extradite_session,
+)
+
+WORKLOAD_CLASSES = ("Pinger", "Caller", "LineEditor", "Hasher", "Pipeline")
+
+
+class Skip(Exception):
+    """A peer cannot run a case; the message says why."""
 
 
 def per_op_us(fn, ops):
@@ -33,24 +48,30 @@ def per_op_us(fn, ops):
     return (time.perf_counter() - start) / ops * 1e6
 
 
-# ---- peers: each returns a Pinger-like object and a closer ---------------
+# ---- peers: each makes an instance of a workload class and a closer ------
 
 
-def direct_peer():
-    return Pinger(), lambda: None
+def direct_peer(cls_name):
+    return getattr(workload, cls_name)(), lambda: None
 
 
 class _Manager(BaseManager):
     pass
 
 
-_Manager.register("Pinger", Pinger)
+for _name in WORKLOAD_CLASSES:
+    _Manager.register(_name, getattr(workload, _name))
 
 
-def managers_peer():
+def managers_peer(cls_name):
     manager = _Manager()
     manager.start()
-    return manager.Pinger(), manager.shutdown
+    try:
+        obj = getattr(manager, cls_name)()
+    except BaseException:
+        manager.shutdown()
+        raise
+    return obj, manager.shutdown
 
 
 def _rpyc_server(conn):
@@ -58,8 +79,12 @@ def _rpyc_server(conn):
     from rpyc.utils.server import ThreadedServer
 
     class Service(rpyc.Service):
-        def exposed_pinger(self):
-            return Pinger()
+        def exposed_make(self, cls_name):
+            return getattr(workload, cls_name)()
+
+        def exposed_call_by_value(self, obj, name, blob):
+            args, kwargs = pickle.loads(blob)
+            return pickle.dumps(getattr(obj, name)(*args, **kwargs))
 
     server = ThreadedServer(
         Service, hostname="127.0.0.1", port=0,
@@ -69,36 +94,76 @@ def _rpyc_server(conn):
     server.start()
 
 
-def rpyc_peer():
+class _RpycObject:
+    """An RPyC netref, except that calls whose arguments RPyC would pass by
+    reference (lists, dicts...) go by value, pickled, like the other peers.
+    Callables stay netrefs: RPyC's callbacks."""
+
+    def __init__(self, conn, remote):
+        from rpyc.core import brine
+
+        self._conn = conn
+        self._remote = remote
+        self._dumpable = brine.dumpable
+
+    def __getattr__(self, name):
+        method = getattr(self._remote, name)
+        dumpable = self._dumpable
+        by_value = self._conn.root.call_by_value
+        remote = self._remote
+
+        def call(*args, **kwargs):
+            if all(dumpable(a) or callable(a) for a in (*args, *kwargs.values())):
+                return method(*args, **kwargs)
+            blob = pickle.dumps((args, kwargs))
+            return pickle.loads(by_value(remote, name, blob))
+
+        return call
+
+
+def rpyc_peer(cls_name):
     try:
         import rpyc
     except ImportError:
-        return None
+        raise Skip("rpyc is not installed") from None
     parent, child = multiprocessing.Pipe()
     proc = multiprocessing.Process(target=_rpyc_server, args=(child,), daemon=True)
     proc.start()
-    port = parent.recv()
-    # The server listens only once start() runs: retry briefly.
-    for attempt in range(100):
-        try:
-            conn = rpyc.connect("127.0.0.1", port)
-            break
-        except ConnectionRefusedError:
-            if attempt == 99:
-                raise
-            time.sleep(0.05)
+    conn = None
+    try:
+        port = parent.recv()
+        # The server listens only once start() runs: retry briefly.
+        for attempt in range(100):
+            try:
+                conn = rpyc.connect("127.0.0.1", port)
+                break
+            except ConnectionRefusedError:
+                if attempt == 99:
+                    raise
+                time.sleep(0.05)
+        obj = _RpycObject(conn, conn.root.make(cls_name))
+    except BaseException:
+        if conn is not None:
+            conn.close()
+        proc.terminate()
+        proc.join()
+        raise
 
     def close():
         conn.close()
         proc.terminate()
         proc.join()
 
-    return conn.root.pinger(), close
+    return obj, close
 
 
-def extradite_peer():
-    cls = extradite("isolated_workload:Pinger")
-    obj = cls()
+def extradite_peer(cls_name, share_key=None):
+    cls = extradite("isolated_workload:" + cls_name, share_key)
+    try:
+        obj = cls()
+    except BaseException:
+        cls.close()
+        raise
 
     def close():
         obj.close()
@@ -114,7 +179,20 @@ PEERS = {
     "extradite": extradite_peer,
 }
 
-# ---- cases ---------------------------------------------------------------
+# ---- steady-state cases: fn(obj, ops) makes `ops` operations --------------
+
+SMALL_STRUCT = {
+    "id": 42,
+    "name": "widget",
+    "tags": ["a", "b", "c"],
+    "dims": [1.5, 2.25, 3.0],
+    "meta": {"owner": "bench", "active": True, "parent": None},
+}
+LARGE_LIST = list(range(100_000))
+BLOB_512K = os.urandom(512 * 1024)
+RECORDS = [{"id": i, "value": i * 3, "ok": i % 4 != 0} for i in range(20)]
+BLOB_4K = os.urandom(4096)
+CHATTER_BATCH = 100
 
 
 def tiny_call(obj, ops):
@@ -129,68 +207,245 @@ def small_mutation(obj, ops):
         bump(1)
 
 
+def small_payload(obj, ops):
+    echo = obj.echo
+    for _ in range(ops):
+        echo(SMALL_STRUCT)
+
+
+def large_list(obj, ops):
+    echo = obj.echo
+    for _ in range(ops):
+        echo(LARGE_LIST)
+
+
+def bytes_512k(obj, ops):
+    echo = obj.echo
+    for _ in range(ops):
+        echo(BLOB_512K)
+
+
+def _callback(i):
+    return i
+
+
+def callback_chatter(obj, ops):
+    # One operation is one callback from the target to this process.
+    chatter = obj.chatter
+    for _ in range(max(ops // CHATTER_BATCH, 1)):
+        chatter(_callback, CHATTER_BATCH)
+
+
+def readline_ops(obj, ops):
+    edit = obj.edit
+    for i in range(ops):
+        edit("line %d" % (i & 1023))
+
+
+def pbkdf2(obj, ops):
+    derive = obj.derive
+    for _ in range(ops):
+        derive(b"correct horse", b"battery staple")
+
+
+def pipeline(obj, ops):
+    # One operation: ingest 20 records, hash 4 KiB, summarize (3 calls).
+    ingest, transform, summarize = obj.ingest, obj.transform, obj.summarize
+    for _ in range(ops):
+        ingest(RECORDS)
+        transform(BLOB_4K)
+        summarize()
+
+
+def _readline_missing():
+    if importlib.util.find_spec("readline") is None:
+        return "the readline module is not available"
+    return None
+
+
+# name: (fn, workload class, ops, ops with --quick, peer -> reason it is n/a)
 CASES = {
-    "tiny_call": (tiny_call, 5000),
-    "small_mutation": (small_mutation, 5000),
+    "tiny_call": (tiny_call, "Pinger", 5000, 500, {}),
+    "small_mutation": (small_mutation, "Pinger", 5000, 500, {}),
+    "small_payload": (small_payload, "Pinger", 3000, 300, {}),
+    "large_list": (large_list, "Pinger", 30, 5, {}),
+    "bytes_512k": (bytes_512k, "Pinger", 100, 10, {}),
+    "callback_chatter": (callback_chatter, "Caller", 5000, 500,
+                         {"managers": "managers cannot call back"}),
+    "readline": (readline_ops, "LineEditor", 3000, 300, {}),
+    "pbkdf2": (pbkdf2, "Hasher", 200, 20, {}),
+    "pipeline": (pipeline, "Pipeline", 1000, 100, {}),
 }
+
+# ---- cold-start cases: one operation = start + construct + call + close ---
+
+SHARE_KEY = "extradite-bench-warm"
+
+
+def bare_python_start():
+    subprocess.run([sys.executable, "-I", "-S", "-c", "pass"], check=True)
+
+
+def cold_cycle(make):
+    obj, close = make()
+    try:
+        obj.ping()
+    finally:
+        close()
+
+
+COLD_PEERS = {
+    "bare-python": (None, bare_python_start),
+    "managers": (None, lambda: cold_cycle(lambda: managers_peer("Pinger"))),
+    "rpyc": (None, lambda: cold_cycle(lambda: rpyc_peer("Pinger"))),
+    "extradite": (None, lambda: cold_cycle(lambda: extradite_peer("Pinger"))),
+}
+SHARE_KEEPALIVE = 60
+
+
+def prewarm_shared_child():
+    """A fresh shared child, up and idle (the workload not yet imported):
+    prewarm returns while the child still boots, so wait for it by loading
+    a trivial function target; the keep-alive keeps the child after that."""
+    close_extradite_session(SHARE_KEY)
+    prewarm_extradite_session(SHARE_KEY, share_keepalive_seconds=SHARE_KEEPALIVE)
+    ready = extradite(
+        "session_ready:ready", SHARE_KEY, share_keepalive_seconds=SHARE_KEEPALIVE
+    )
+    try:
+        ready()
+    finally:
+        ready.close()
+
+
+def warm_cycle():
+    cls = extradite(
+        "isolated_workload:Pinger", SHARE_KEY, share_keepalive_seconds=SHARE_KEEPALIVE
+    )
+    try:
+        obj = cls()
+        obj.ping()
+        obj.close()
+    finally:
+        cls.close()
+
+
+WARM_PEERS = {
+    "bare-python": (None, bare_python_start),
+    "extradite": (prewarm_shared_child, warm_cycle),
+}
+
+COLD_CASES = {
+    "cold_start": (COLD_PEERS, 10, 3),
+    "warm_session": (WARM_PEERS, 20, 5),
+}
+
+ALL_CASES = list(COLD_CASES) + list(CASES)
+
+
+def measure_cold(case, peer_name, repetitions, quick):
+    peers, ops, quick_ops = COLD_CASES[case]
+    prepare, cycle = peers[peer_name]
+    if quick:
+        ops = quick_ops
+    runs = []
+    try:
+        for _ in range(repetitions):
+            total = 0.0
+            for _ in range(ops):
+                if prepare is not None:
+                    prepare()  # not timed
+                start = time.perf_counter()
+                cycle()
+                total += time.perf_counter() - start
+            runs.append(total / ops * 1e6)
+    finally:
+        if prepare is not None:
+            close_extradite_session(SHARE_KEY)
+    return runs
 
 
 def measure(case, peer_name, repetitions, quick):
-    fn, ops = CASES[case]
+    """Runs (µs/op per repetition); raises Skip when the peer cannot."""
+    if case in COLD_CASES:
+        return measure_cold(case, peer_name, repetitions, quick)
+    fn, cls_name, ops, quick_ops, not_applicable = CASES[case]
+    if peer_name in not_applicable:
+        raise Skip(not_applicable[peer_name])
     if quick:
-        ops = max(ops // 10, 100)
-    made = PEERS[peer_name]()
-    if made is None:
-        return None
-    obj, close = made
+        ops = quick_ops
+    obj, close = PEERS[peer_name](cls_name)
     try:
-        fn(obj, max(ops // 10, 10))  # warm up
+        fn(obj, max(ops // 10, 1))  # warm up
         return [per_op_us(lambda n: fn(obj, n), ops) for _ in range(repetitions)]
     finally:
         close()
+
+
+def _ratio(x):
+    return f"{x:.3g}x" if x < 1000 else f"{x:.0f}x"
+
+
+def case_peers(case):
+    if case in COLD_CASES:
+        return list(COLD_CASES[case][0])
+    return list(PEERS)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer operations per run")
     ap.add_argument("--repetitions", type=int, default=5)
-    ap.add_argument("--cases", default=",".join(CASES), help="comma-separated")
+    ap.add_argument("--cases", default=",".join(ALL_CASES),
+                    help="comma-separated, from: " + ", ".join(ALL_CASES))
     ap.add_argument("--json-output", help="write raw per-run numbers here")
     args = ap.parse_args(argv)
     cases = [c for c in args.cases.split(",") if c]
-    unknown = [c for c in cases if c not in CASES]
+    unknown = [c for c in cases if c not in ALL_CASES]
     if unknown:
-        ap.error(f"unknown cases {unknown}; choose from {sorted(CASES)}")
+        ap.error(f"unknown cases {unknown}; choose from {ALL_CASES}")
     if args.repetitions < 1:
         ap.error("--repetitions must be at least 1")
 
-    raw = {}
+    raw, skipped = {}, {}
     for case in cases:
-        raw[case] = {}
-        for peer in PEERS:
-            runs = measure(case, peer, args.repetitions, args.quick)
-            if runs is not None:
-                raw[case][peer] = runs
+        if case == "readline" and _readline_missing():
+            skipped[case] = {"*": _readline_missing()}
+            print(f"# skipping {case}: {_readline_missing()}", file=sys.stderr)
+            continue
+        raw[case], skipped[case] = {}, {}
+        for peer in case_peers(case):
+            try:
+                raw[case][peer] = measure(case, peer, args.repetitions, args.quick)
+            except Skip as why:
+                skipped[case][peer] = str(why)
 
     print(
         f"# {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         f", {time.strftime('%Y-%m-%d')}"
     )
-    header = f"{'case':<16}{'peer':<11}{'us/op':>10}{'vs direct':>11}{'ext/peer':>10}"
+    header = f"{'case':<18}{'peer':<13}{'us/op':>12}{'vs base':>11}{'ext/peer':>11}"
     print(header)
     print("-" * len(header))
     for case, peers in raw.items():
         ext = statistics.median(peers["extradite"])
-        direct = statistics.median(peers["direct"])
-        for peer, runs in peers.items():
-            med = statistics.median(runs)
+        base = statistics.median(next(iter(peers.values())))
+        for peer in case_peers(case):
+            if peer not in peers:
+                print(f"{case:<18}{peer:<13}{'n/a':>12}  ({skipped[case].get(peer, '')})")
+                continue
+            med = statistics.median(peers[peer])
             print(
-                f"{case:<16}{peer:<11}{med:>10.2f}{med / direct:>10.1f}x"
-                f"{ext / med:>9.3f}x"
+                f"{case:<18}{peer:<13}{med:>12.2f}{_ratio(med / base):>11}"
+                f"{_ratio(ext / med):>11}"
             )
+    for case, why in skipped.items():
+        if "*" in why:
+            print(f"{case:<18}{'*':<13}{'n/a':>12}  ({why['*']})")
+    print("# base: direct, or a bare `python -I -S -c pass` for cold_start/warm_session")
     if args.json_output:
         with open(args.json_output, "w") as f:
-            json.dump({"runs_us_per_op": raw}, f, indent=2)
+            json.dump({"runs_us_per_op": raw, "skipped": skipped}, f, indent=2)
 
 
 if __name__ == "__main__":
