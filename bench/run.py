@@ -304,18 +304,10 @@ SHARE_KEEPALIVE = 60
 
 
 def prewarm_shared_child():
-    """A fresh shared child, up and idle (the workload not yet imported):
-    prewarm returns while the child still boots, so wait for it by loading
-    a trivial function target; the keep-alive keeps the child after that."""
+    """A fresh shared child, up and idle (the workload not yet imported);
+    the keep-alive keeps it between cycles."""
     close_extradite_session(SHARE_KEY)
     prewarm_extradite_session(SHARE_KEY, share_keepalive_seconds=SHARE_KEEPALIVE)
-    ready = extradite(
-        "session_ready:ready", SHARE_KEY, share_keepalive_seconds=SHARE_KEEPALIVE
-    )
-    try:
-        ready()
-    finally:
-        ready.close()
 
 
 def warm_cycle():

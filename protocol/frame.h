@@ -58,7 +58,8 @@ enum ex_op {
          * obj.name (obj itself for None) once per item, in order, stopping
          * at the first exception, which is the reply. */
         EX_OP_BATCH = 9,
-        EX_OP_MAX = EX_OP_BATCH,
+        EX_OP_PING = 10, /* () -> None: the child is up and serving */
+        EX_OP_MAX = EX_OP_PING,
 };
 
 /* Most calls one EX_OP_BATCH request may carry. */

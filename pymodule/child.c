@@ -361,6 +361,8 @@ static PyObject *dispatch(struct child *c, uint8_t op, PyObject *req,
                 *as_handle = 1;
                 return PyObject_Call(obj, args,
                                      PyDict_GET_SIZE(kwargs) ? kwargs : NULL);
+        case EX_OP_PING:
+                return Py_NewRef(Py_None);
         default:
                 /* everything else is served alike by both sides */
                 return ex_apply_request(c->st, op, req, NULL, NULL, as_handle);

@@ -1343,6 +1343,20 @@ static PyObject *session_getattr(ex_session *s, PyObject *args)
         return res;
 }
 
+/* One empty round trip: returns once the child is confined and serving
+ * (or raises what kept it from starting). */
+static PyObject *session_ping(ex_session *s, PyObject *Py_UNUSED(ignored))
+{
+        struct ex_buf b = {0};
+        PyObject *res;
+
+        if (ex_put_container(&b, EX_TAG_TUPLE, 0) < 0)
+                return PyErr_NoMemory();
+        res = ex_session_call(s, EX_OP_PING, &b, NULL);
+        ex_buf_free(&b);
+        return res;
+}
+
 static PyObject *session_close(ex_session *s, PyObject *Py_UNUSED(ignored))
 {
         if (s->state == EX_SESSION_OPEN) {
@@ -1440,6 +1454,8 @@ static PyMethodDef session_methods[] = {
          "effective_policy(value, call_policy=None) -> dict\n\nHow value "
          "would travel to the child: effective_policy, source "
          "(call_override, type_rule or session_default), matched_type."},
+        {"ping", (PyCFunction)session_ping, METH_NOARGS,
+         "One empty round trip: returns once the child is up and serving."},
         {"close", (PyCFunction)session_close, METH_NOARGS,
          "Stop the child and reap it. Idempotent."},
         {NULL, NULL, 0, NULL},

@@ -214,7 +214,9 @@ def prewarm_extradite_session(
     share_keepalive_seconds=None,
 ):
     """Start the shared child for ``share_key`` ahead of its first
-    ``extradite(..., share_key)``. Returns True if this call started it,
+    ``extradite(..., share_key)``, and wait until it is confined and
+    serving (its boot errors are raised here). Returns True if this call
+    started it,
     False if it was already running; other settings than the running
     child's raise ValueError. With ``share_keepalive_seconds`` an unused
     prewarmed child stops after that long."""

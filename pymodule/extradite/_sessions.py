@@ -229,6 +229,13 @@ def prewarm(share_key, sandbox, call_timeout, keepalive, transport):
         entry, new = _get_or_start(
             share_key, None, sandbox, call_timeout, keepalive, transport
         )
+        if new:
+            try:
+                # Return with the child confined and serving, not booting.
+                entry.session.ping()
+            except BaseException:
+                _drop(entry)
+                raise
         if new and keepalive is not None:
             _idle(entry)  # nobody holds it yet: the keep-alive clock runs
     return new

@@ -201,3 +201,27 @@ def test_a_dead_shared_child_is_replaced():
     finally:
         Fresh.close()
         Counter.close()
+
+
+def test_prewarm_returns_with_the_child_serving():
+    assert prewarm_extradite_session("k-ready") is True
+    try:
+        # The sandbox report arrives before the child serves anything: a
+        # prewarmed child has sent it already.
+        from extradite import _sessions
+
+        session = _sessions._shared["k-ready"].session
+        assert session.sandbox_report["profile"] == "default"
+        assert session.requests == 1  # the one ping
+    finally:
+        assert close_extradite_session("k-ready") is True
+
+
+def test_prewarm_raises_when_the_child_cannot_start():
+    children = child_pids()
+    with pytest.raises(extradite.ExtraditeError):
+        prewarm_extradite_session(
+            "k-broken", sandbox={"limits": {"address_space": 1 << 20}}
+        )
+    assert close_extradite_session("k-broken") is False
+    assert child_pids() == children
