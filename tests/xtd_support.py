@@ -6,6 +6,7 @@ under the name "conftest", so tests import these helpers from here.
 
 import os
 import sys
+import time
 
 # Packages that exist only to be extradited: the parent must never import them.
 TARGET_PACKAGES = ("xtd_targets", "xtd_hostile")
@@ -45,3 +46,14 @@ def tracer_pid():
             if line.startswith("TracerPid:"):
                 return int(line.split()[1])
     return 0
+
+
+def gone(pid, timeout=5.0):
+    """True once the process has exited and been reaped (its /proc entry
+    stays while it is a zombie)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not os.path.exists(f"/proc/{pid}"):
+            return True
+        time.sleep(0.01)
+    return False

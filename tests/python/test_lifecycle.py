@@ -6,25 +6,15 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
 import extradite
 from extradite import extradite as extradite_fn
 
-from xtd_support import child_pids
+from xtd_support import child_pids, gone
 
 TARGET = "xtd_targets.counter:Counter"
-
-
-def gone(pid, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not os.path.exists(f"/proc/{pid}"):
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_each_call_gets_its_own_child():

@@ -2,14 +2,13 @@
 
 import os
 import signal
-import time
 
 import pytest
 
 import extradite
 from extradite import close_extradite_session, prewarm_extradite_session
 from extradite import extradite as xtd
-from xtd_support import child_pids
+from xtd_support import child_pids, gone
 
 COUNTER = "xtd_targets.counter:Counter"
 HELPER = "xtd_targets.counter:Helper"
@@ -17,16 +16,6 @@ HELPER = "xtd_targets.counter:Helper"
 
 def pid_of(cls):
     return cls.__extradite_session__.pid
-
-
-def wait_gone(pid, seconds=5.0):
-    """True once pid is no longer our child (exited and reaped)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if pid not in child_pids():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_same_key_shares_one_child_across_targets():
@@ -62,7 +51,7 @@ def test_child_stops_when_the_last_class_is_closed():
     assert Helper("x").describe() == "helper:x"
     assert pid in child_pids()
     Helper.close()
-    assert wait_gone(pid)
+    assert gone(pid)
     with pytest.raises(extradite.ExtraditeProtocolError):
         Helper("y")
 
@@ -74,7 +63,7 @@ def test_dropping_a_shared_class_gives_it_back():
     import gc
 
     gc.collect()
-    assert wait_gone(pid)
+    assert gone(pid)
 
 
 @pytest.mark.parametrize(
@@ -121,14 +110,14 @@ def test_keepalive_keeps_an_idle_child_for_a_while():
     finally:
         Again.close()
         assert close_extradite_session("k-keep") is True
-    assert wait_gone(pid)
+    assert gone(pid)
 
 
 def test_keepalive_expires():
     Counter = xtd(COUNTER, "k-expire", share_keepalive_seconds=0.2)
     pid = pid_of(Counter)
     Counter.close()
-    assert wait_gone(pid)
+    assert gone(pid)
     assert close_extradite_session("k-expire") is False
 
 
@@ -181,7 +170,7 @@ def test_close_session_ends_its_classes():
     counter = Counter(1)
     pid = pid_of(Counter)
     assert close_extradite_session("k-close") is True
-    assert wait_gone(pid)
+    assert gone(pid)
     with pytest.raises(extradite.ExtraditeProtocolError):
         counter.increment()
     Counter.close()  # still fine afterwards

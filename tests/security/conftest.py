@@ -14,8 +14,6 @@ if HERE not in sys.path:
 
 import extradite  # noqa: E402
 from xtd_checks import BACKSTOP_TIMEOUT  # noqa: E402
-# re-exported for `from conftest import ...` (see tests/python/conftest.py)
-from xtd_support import child_pids, open_fds  # noqa: E402,F401
 
 
 @pytest.fixture

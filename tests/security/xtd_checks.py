@@ -1,14 +1,13 @@
 """Helpers for the hostile-child suite (a plain module: every conftest.py is
 imported as "conftest", so tests cannot import helpers from one)."""
 
-import os
 import subprocess
 import sys
-import time
 
 import pytest
 
 import extradite
+from xtd_support import gone
 from xtd_syscalls import MACHINE, NR
 
 CONFINED = ("strict", "default", "network")
@@ -25,16 +24,6 @@ x86_64_only = pytest.mark.skipif(
 
 def child_pid(cls):
     return cls.__extradite_session__.pid
-
-
-def gone(pid, timeout=5.0):
-    """The process has exited and been reaped."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not os.path.exists(f"/proc/{pid}"):
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def assert_remote(excinfo, exc_type=PermissionError):

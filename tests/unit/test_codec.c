@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "fd_count.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1443,20 +1445,6 @@ static void test_fd_tags_truncated(void **state)
                 free(c);
         }
         ex_buf_free(&b);
-}
-
-static int count_open_fds(void)
-{
-        DIR *d = opendir("/proc/self/fd");
-        struct dirent *e;
-        int n = 0;
-
-        assert_non_null(d);
-        while ((e = readdir(d)))
-                if (e->d_name[0] != '.')
-                        n++;
-        closedir(d);
-        return n - 1; /* the directory's own fd */
 }
 
 static void test_blob_oob(void **state)

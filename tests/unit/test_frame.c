@@ -7,6 +7,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "fd_count.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -546,20 +548,6 @@ static void test_now_ms(void **state)
 }
 
 /* ---- fds with frames ---------------------------------------------------- */
-
-static int count_open_fds(void)
-{
-        DIR *d = opendir("/proc/self/fd");
-        struct dirent *e;
-        int n = 0;
-
-        assert_non_null(d);
-        while ((e = readdir(d)))
-                if (e->d_name[0] != '.')
-                        n++;
-        closedir(d);
-        return n - 1; /* the directory's own fd */
-}
 
 /* A sealed memfd of n bytes of `fill`. */
 static int sealed(size_t n, uint8_t fill)
