@@ -13,12 +13,11 @@ import copy
 import os
 import re
 import sys
-import sysconfig
-import tempfile
-import tomllib
-from importlib.machinery import PathFinder
 
 from . import _core
+
+# tomllib, tempfile, sysconfig and importlib.machinery are imported where
+# they are used: `import extradite` stays cheap (they cost ~15 ms).
 
 BUILTIN = ("strict", "default", "network", "unconfined")
 _POLICY_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "policies")
@@ -60,6 +59,8 @@ def _fail(origin, key, reason):
 
 
 def _read_file(path):
+    import tomllib
+
     try:
         with open(path, "rb") as f:
             return tomllib.load(f)
@@ -152,6 +153,8 @@ def _resolve(spec, depth=0):
 def _target_package(module, sys_path):
     """Where the target's top-level package or module lives, found without
     importing anything."""
+    from importlib.machinery import PathFinder
+
     top = module.partition(".")[0]
     spec = PathFinder.find_spec(top, sys_path)
     if spec is None:
@@ -162,6 +165,8 @@ def _target_package(module, sys_path):
 
 
 def _python_dirs():
+    import sysconfig
+
     dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     dirs.update(p for p in sysconfig.get_paths().values() if p)
     libdir = sysconfig.get_config_var("LIBDIR")
@@ -229,6 +234,8 @@ def prepare(sandbox, module, sys_path):
 
     def private_tmp():
         if not tmpdir:
+            import tempfile
+
             tmpdir.append(tempfile.mkdtemp(prefix="extradite-"))
         return tmpdir
 
