@@ -34,7 +34,7 @@ void ex_buf_free(struct ex_buf *b);
 static inline void ex_buf_reset(struct ex_buf *b)
 {
         b->len = 0;
-        if (b->fds.n)
+        if (b->fds.n || b->fds.lease || b->fds.from)
                 ex_fds_close(&b->fds);
 }
 

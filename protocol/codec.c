@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "frame.h"
 
 /* ---- little-endian helpers (portable: no alignment or host order) ---- */
@@ -443,6 +444,23 @@ int ex_read(struct ex_reader *r, struct ex_item *out)
         case EX_TAG_TRUE:
         case EX_TAG_ELLIPSIS:
                 break;
+        case EX_TAG_BYTES_ARENA:
+        case EX_TAG_BYTEARRAY_ARENA: {
+                const struct ex_arena *a = r->fds ? r->fds->from : NULL;
+                uint32_t off, n;
+
+                if ((rc = need_bytes(p, r->end, 8)) < 0)
+                        return rc;
+                off = get_le32(p);
+                n = get_le32(p + 4);
+                p += 8;
+                /* Only in a flagged frame, and inside the arena. */
+                if (!a || n == 0 || off > a->size || n > a->size - off)
+                        return -EBADMSG;
+                out->v.s.p = a->base + off;
+                out->v.s.n = n;
+                break;
+        }
         case EX_TAG_BYTES_FD:
         case EX_TAG_BYTEARRAY_FD:
                 if ((rc = need_bytes(p, r->end, 12)) < 0)
@@ -861,6 +879,43 @@ int ex_put_blob_oob(struct ex_buf *b, uint8_t tag, const void *p, size_t n,
         }
         ex_fds_push(&b->fds, fd); /* cannot fail: checked above */
         b->fds.bytes += n;
+        return 0;
+}
+
+int ex_put_blob_arena(struct ex_buf *b, struct ex_arena *a, uint8_t tag,
+                      const void *p, size_t n)
+{
+        uint8_t hdr[9];
+        size_t off;
+        int rc;
+
+        if (tag != EX_TAG_BYTES && tag != EX_TAG_BYTEARRAY)
+                return -EINVAL;
+        if (n == 0)
+                return -EINVAL;
+        if (b->fds.lease && b->fds.lease != a)
+                return -EBUSY;
+        rc = ex_buf_reserve(b, sizeof(hdr));
+        if (rc < 0)
+                return rc;
+        if (!b->fds.lease) {
+                rc = ex_arena_lease(a);
+                if (rc < 0)
+                        return rc;
+                b->fds.lease = a;
+                b->fds.lease_used = 0;
+        }
+        off = b->fds.lease_used;
+        if (off > a->size || n > a->size - off)
+                return -E2BIG;
+        memcpy(a->base + off, p, n);
+        /* Next value on its own cache line. */
+        b->fds.lease_used = off + ((n + 63) & ~(size_t)63);
+        hdr[0] = tag == EX_TAG_BYTES ? EX_TAG_BYTES_ARENA
+                                     : EX_TAG_BYTEARRAY_ARENA;
+        put_le32(hdr + 1, (uint32_t)off);
+        put_le32(hdr + 5, (uint32_t)n);
+        ex_buf_put(b, hdr, sizeof(hdr)); /* cannot fail: reserved */
         return 0;
 }
 

@@ -42,6 +42,10 @@ enum ex_tag {
          * a sealed memfd (oob.h); each fd of a frame is named exactly once */
         EX_TAG_BYTES_FD = 0x0c,
         EX_TAG_BYTEARRAY_FD = 0x0d,
+        /* u32 offset + u32 n: n >= 1 bytes in the sender's shared arena
+         * (arena.h), in a frame flagged EX_FRAME_FLAG_ARENA only */
+        EX_TAG_BYTES_ARENA = 0x0e,
+        EX_TAG_BYTEARRAY_ARENA = 0x0f,
         EX_TAG_LIST = 0x10,      /* u32 count + items */
         EX_TAG_TUPLE = 0x11,
         EX_TAG_DICT = 0x12,      /* u32 count + count key/value pairs */
@@ -255,6 +259,15 @@ int ex_put_fd_blob(struct ex_buf *b, uint8_t tag, uint32_t index, uint64_t n);
  * failure nothing is added, so the caller may send the bytes inline. */
 int ex_put_blob_oob(struct ex_buf *b, uint8_t tag, const void *p, size_t n,
                     uint64_t max_oob);
+/* Copy p[0..n) into the arena `a`, leasing it for b's frame on first use,
+ * then write the arena tag (EX_TAG_BYTES or EX_TAG_BYTEARRAY names the
+ * type). -EBUSY when the arena is not free for this frame, -E2BIG when
+ * the rest of it is too small; nothing is written then, so the caller may
+ * use ex_put_blob_oob instead. The copy may run without the GIL: only the
+ * lessee touches the arena. */
+struct ex_arena;
+int ex_put_blob_arena(struct ex_buf *b, struct ex_arena *a, uint8_t tag,
+                      const void *p, size_t n);
 /* Header of a slice; its start, stop and step items follow. */
 int ex_put_slice(struct ex_buf *b);
 /* tag: EX_TAG_DATE, EX_TAG_TIME or EX_TAG_DATETIME; the fields of the

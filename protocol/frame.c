@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arena.h"
+
 /* ---- header ---------------------------------------------------------- */
 
 static void put_le16(uint8_t *p, uint16_t v)
@@ -66,7 +68,7 @@ int ex_frame_header_unpack(const uint8_t in[EX_FRAME_HEADER_SIZE],
         if (h.kind == EX_MSG_CALL ? (h.op < 1 || h.op > EX_OP_MAX)
                                   : h.op != 0)
                 return -EBADMSG;
-        if (h.flags != 0)
+        if (h.flags & ~EX_FRAME_FLAG_ARENA)
                 return -EBADMSG;
         /* Checked here, before the caller allocates anything for it. */
         if (h.length > max_payload)
@@ -140,12 +142,22 @@ int ex_frame_send(int fd, const struct ex_frame_header *h, const void *payload,
 }
 
 int ex_frame_send_buf(int fd, const struct ex_frame_header *h,
-                      const struct ex_buf *b)
+                      struct ex_buf *b)
 {
+        struct ex_frame_header fh = *h;
+        int r;
+
         if (b->len > UINT32_MAX)
                 return -EMSGSIZE;
-        return ex_frame_send_fds(fd, h, b->data, (uint32_t)b->len, b->fds.fd,
-                                 b->fds.n);
+        if (b->fds.lease)
+                fh.flags |= EX_FRAME_FLAG_ARENA;
+        r = ex_frame_send_fds(fd, &fh, b->data, (uint32_t)b->len, b->fds.fd,
+                              b->fds.n);
+        if (r == 0 && b->fds.lease) {
+                ex_arena_unlease(b->fds.lease, 1);
+                b->fds.lease = NULL;
+        }
+        return r;
 }
 
 int ex_frame_send_fds(int fd, const struct ex_frame_header *h,
@@ -378,9 +390,11 @@ static int read_exact(int fd, uint8_t *buf, size_t n, int64_t deadline_ms,
 }
 
 static int recv_frame(int fd, uint32_t max_payload, int64_t deadline_ms,
-                      int watch_fd, struct ex_frame_header *h,
-                      struct ex_buf *payload, uint32_t max_fds)
+                      int watch_fd, struct ex_arena *arena,
+                      struct ex_frame_header *h, struct ex_buf *payload,
+                      uint32_t max_fds)
 {
+        uint32_t gen = 0;
         uint8_t hdr[EX_FRAME_HEADER_SIZE];
         struct ex_frame_header fh;
         int r;
@@ -394,6 +408,13 @@ static int recv_frame(int fd, uint32_t max_payload, int64_t deadline_ms,
         r = ex_frame_header_unpack(hdr, max_payload, &fh);
         if (r < 0)
                 return r;
+        if (fh.flags & EX_FRAME_FLAG_ARENA) {
+                /* Counted now, as the sender counted it when sent. */
+                if (!arena || max_fds == 0 || fh.kind == EX_MSG_RELEASE ||
+                    fh.kind == EX_MSG_VIOLATION)
+                        return -EBADMSG;
+                gen = ex_arena_received(arena);
+        }
         if (fh.length) {
                 r = ex_buf_reserve(payload, fh.length);
                 if (r < 0)
@@ -408,6 +429,10 @@ static int recv_frame(int fd, uint32_t max_payload, int64_t deadline_ms,
         if (payload->fds.n &&
             (fh.kind == EX_MSG_RELEASE || fh.kind == EX_MSG_VIOLATION))
                 return -EBADMSG;
+        if (gen) {
+                payload->fds.from = arena;
+                payload->fds.from_gen = gen;
+        }
         *h = fh;
         return 0;
 }
@@ -415,11 +440,12 @@ static int recv_frame(int fd, uint32_t max_payload, int64_t deadline_ms,
 /* recv_frame, closing every received fd on failure. */
 static int recv_frame_or_close(int fd, uint32_t max_payload,
                                int64_t deadline_ms, int watch_fd,
+                               struct ex_arena *arena,
                                struct ex_frame_header *h,
                                struct ex_buf *payload, uint32_t max_fds)
 {
-        int r = recv_frame(fd, max_payload, deadline_ms, watch_fd, h, payload,
-                           max_fds);
+        int r = recv_frame(fd, max_payload, deadline_ms, watch_fd, arena, h,
+                           payload, max_fds);
 
         if (r < 0)
                 ex_fds_close(&payload->fds);
@@ -430,14 +456,22 @@ int ex_frame_recv(int fd, uint32_t max_payload, int64_t deadline_ms,
                   int watch_fd, struct ex_frame_header *h,
                   struct ex_buf *payload)
 {
-        return recv_frame_or_close(fd, max_payload, deadline_ms, watch_fd, h,
-                                   payload, 0);
+        return recv_frame_or_close(fd, max_payload, deadline_ms, watch_fd,
+                                   NULL, h, payload, 0);
 }
 
 int ex_frame_recv_fds(int fd, uint32_t max_payload, int64_t deadline_ms,
                       int watch_fd, struct ex_frame_header *h,
                       struct ex_buf *payload)
 {
-        return recv_frame_or_close(fd, max_payload, deadline_ms, watch_fd, h,
-                                   payload, EX_FDS_MAX);
+        return recv_frame_or_close(fd, max_payload, deadline_ms, watch_fd,
+                                   NULL, h, payload, EX_FDS_MAX);
+}
+
+int ex_frame_recv_arena(int fd, uint32_t max_payload, int64_t deadline_ms,
+                        int watch_fd, struct ex_arena *arena,
+                        struct ex_frame_header *h, struct ex_buf *payload)
+{
+        return recv_frame_or_close(fd, max_payload, deadline_ms, watch_fd,
+                                   arena, h, payload, EX_FDS_MAX);
 }

@@ -8,7 +8,7 @@
  *   0       4     length      payload bytes, little-endian
  *   4       1     kind        enum ex_msg_kind
  *   5       1     op          enum ex_op for EX_MSG_CALL, else 0
- *   6       2     flags       reserved, must be 0
+ *   6       2     flags       EX_FRAME_FLAG_ARENA or 0
  *   8       4     request_id  pairs a reply with its request
  *   12      4     chain_id    the call chain a nested request belongs to
  *
@@ -25,6 +25,9 @@
 #include "buf.h"
 
 #define EX_FRAME_HEADER_SIZE 16u
+/* The frame's big byte strings are in the sender's shared arena
+ * (arena.h); the only flag. */
+#define EX_FRAME_FLAG_ARENA 0x0001u
 /* Default cap on one frame's payload; big buffers go out of band. */
 #define EX_FRAME_MAX_DEFAULT (64u << 20)
 /* The child's end of the channel is always this fd after exec. */
@@ -101,9 +104,10 @@ int ex_frame_send_fds(int fd, const struct ex_frame_header *h,
                       const void *payload, uint32_t len, const int *fds,
                       uint32_t nfds);
 /* Send an encoded buffer: its bytes and its fds (b->fds), which stay
- * open in b. h->length must be b->len. */
+ * open in b. h->length must be b->len. When b leased an arena, the frame
+ * goes flagged EX_FRAME_FLAG_ARENA and, once sent, the lease ends. */
 int ex_frame_send_buf(int fd, const struct ex_frame_header *h,
-                      const struct ex_buf *b);
+                      struct ex_buf *b);
 
 /* Receive one frame into `payload` (reset first). Blocks until a whole frame
  * arrives or the deadline passes.
@@ -126,6 +130,14 @@ int ex_frame_recv(int fd, uint32_t max_payload, int64_t deadline_ms,
 int ex_frame_recv_fds(int fd, uint32_t max_payload, int64_t deadline_ms,
                       int watch_fd, struct ex_frame_header *h,
                       struct ex_buf *payload);
+
+/* ex_frame_recv_fds that also accepts frames flagged EX_FRAME_FLAG_ARENA,
+ * whose values are in `arena` (the peer's sending arena): payload->fds
+ * then names it, and letting go of payload acknowledges the frame. */
+struct ex_arena;
+int ex_frame_recv_arena(int fd, uint32_t max_payload, int64_t deadline_ms,
+                        int watch_fd, struct ex_arena *arena,
+                        struct ex_frame_header *h, struct ex_buf *payload);
 
 /* CLOCK_MONOTONIC now, in milliseconds. */
 int64_t ex_now_ms(void);

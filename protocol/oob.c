@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "cleanup.h"
 
 /* Older C library headers lack the newer flag; the kernel refuses it with
@@ -25,6 +26,13 @@ void ex_fds_close(struct ex_fds *f)
                         close(f->fd[i]);
         f->n = 0;
         f->bytes = 0;
+        if (f->lease)
+                ex_arena_unlease(f->lease, 0);
+        f->lease = NULL;
+        f->lease_used = 0;
+        if (f->from)
+                ex_arena_ack(f->from, f->from_gen);
+        f->from = NULL;
 }
 
 int ex_fds_push(struct ex_fds *f, int fd)

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct ex_arena;
+
 /* Fds one frame may carry. */
 #define EX_FDS_MAX 64u
 /* bytes/bytearray values from this size on go out of band. */
@@ -33,9 +35,19 @@ struct ex_fds {
         uint32_t n;
         uint64_t bytes; /* sender side: out-of-band bytes they carry */
         int fd[EX_FDS_MAX];
+        /* Sender: the arena this frame leased (arena.h) and the bytes of
+         * it used so far. */
+        struct ex_arena *lease;
+        size_t lease_used;
+        /* Receiver: the arena the frame's values are in (it came flagged
+         * EX_FRAME_FLAG_ARENA) and the frame's count, acknowledged when
+         * the set is closed. */
+        struct ex_arena *from;
+        uint32_t from_gen;
 };
 
-/* Close every fd still held; the set is empty afterwards. */
+/* Close every fd still held, give up an unsent lease and acknowledge a
+ * received arena frame; the set is empty afterwards. */
 void ex_fds_close(struct ex_fds *f);
 /* Append fd (ownership moves to the set). -E2BIG when full: the fd is then
  * left to the caller. */

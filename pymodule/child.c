@@ -130,7 +130,8 @@ void ex_child_hooks(struct child *c, struct ex_codec_hooks *h)
                                      .decode_handle = child_decode_handle,
                                      .decode_type_handle =
                                              child_decode_type_handle,
-                                     .out_of_band = true};
+                                     .out_of_band = true,
+                                     .arena = &c->up};
 }
 
 /* Send the parent handles dropped since our last frame. */
@@ -375,15 +376,11 @@ static PyObject *dispatch(struct child *c, uint8_t op, PyObject *req,
 
 static int serve_call(struct child *c, const struct ex_frame_header *h)
 {
-        struct ex_codec_hooks hooks = {.ctx = c,
-                                       .encode_other = child_encode_other,
-                                       .decode_handle = child_decode_handle,
-                                       .decode_type_handle =
-                                               child_decode_type_handle,
-                                       .out_of_band = true};
+        struct ex_codec_hooks hooks;
         PyObject *req, *res = NULL;
         int as_handle = 0, ok = 0, r;
 
+        ex_child_hooks(c, &hooks);
         req = ex_decode_buf(c->st, &hooks, &c->in, &c->limits);
         c->depth++;
         if (c->depth <= EX_MAX_NESTING)
@@ -488,6 +485,18 @@ static int boot(struct child *c, const struct ex_frame_header *h)
                                 "extradite: expected the bootstrap message");
                 goto fail;
         }
+        /* The arenas come with it, mapped before anything else runs; a
+         * parent without them sends none. */
+        if (c->in.fds.n == 2)
+                ex_arena_pair_map(&c->down, &c->up, c->in.fds.fd[0],
+                                  c->in.fds.fd[1]);
+        if (c->in.fds.n != 0 && !c->down.map) {
+                PyErr_SetString(c->st->ProtocolError,
+                                "extradite: the bootstrap message came with "
+                                "fds that are not the two arenas");
+                goto fail;
+        }
+        ex_fds_close(&c->in.fds);
         msg = ex_decode_all(c->st, &hooks, c->in.data, c->in.len, &c->limits);
         if (!msg)
                 goto fail;
@@ -569,7 +578,7 @@ static int take_early(struct child *c, uint32_t id, struct ex_frame_header *h)
 }
 
 PyObject *ex_child_request(struct child *c, uint8_t op,
-                           const struct ex_buf *payload)
+                           struct ex_buf *payload)
 {
         struct ex_codec_hooks hooks;
         struct ex_frame_header h = {.length = (uint32_t)payload->len,
@@ -610,8 +619,8 @@ PyObject *ex_child_request(struct child *c, uint8_t op,
          * until our reply comes. */
         while (r == 0 && !take_early(c, h.request_id, &rh)) {
                 Py_BEGIN_ALLOW_THREADS
-                r = ex_frame_recv_fds(c->fd, EX_FRAME_MAX_DEFAULT, -1, -1,
-                                      &rh, &c->in);
+                r = ex_frame_recv_arena(c->fd, EX_FRAME_MAX_DEFAULT, -1, -1,
+                                        &c->down, &rh, &c->in);
                 Py_END_ALLOW_THREADS
                 if (r < 0)
                         break;
@@ -648,8 +657,8 @@ static int serve(struct child *c)
 
         for (;;) {
                 Py_BEGIN_ALLOW_THREADS
-                r = ex_frame_recv_fds(c->fd, EX_FRAME_MAX_DEFAULT, -1, -1, &h,
-                                      &c->in);
+                r = ex_frame_recv_arena(c->fd, EX_FRAME_MAX_DEFAULT, -1, -1,
+                                        &c->down, &h, &c->in);
                 Py_END_ALLOW_THREADS
                 if (r == -EPIPE)
                         return 0; /* the parent closed the session */
@@ -681,7 +690,7 @@ PyObject *ex_child_main(PyObject *module, PyObject *Py_UNUSED(unused))
         c.limits.allow_pickle = true;
         c.st->child = &c;
         Py_BEGIN_ALLOW_THREADS
-        r = ex_frame_recv(c.fd, EX_FRAME_MAX_DEFAULT, -1, -1, &h, &c.in);
+        r = ex_frame_recv_fds(c.fd, EX_FRAME_MAX_DEFAULT, -1, -1, &h, &c.in);
         Py_END_ALLOW_THREADS
         if (r < 0)
                 code = r == -EPIPE ? 0 : 2;

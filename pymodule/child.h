@@ -8,6 +8,7 @@
 #ifndef EXTRADITE_CHILD_H
 #define EXTRADITE_CHILD_H
 
+#include "arena.h"
 #include "state.h"
 #include "convert.h"
 #include "exports.h"
@@ -19,6 +20,8 @@ struct child {
         int fd;
         struct ex_exports exports;
         struct ex_buf in, out;
+        /* Big byte strings from the parent and to it (arena.h). */
+        struct ex_arena down, up;
         struct ex_limits limits;
         /* strict profiles: refuse file opens once the target is loaded */
         int lock_files_after_load;
@@ -58,7 +61,7 @@ struct child {
  * parent waits on us, from the serving thread. The result (new reference)
  * or NULL with the parent's exception, or a protocol error. */
 PyObject *ex_child_request(struct child *c, uint8_t op,
-                           const struct ex_buf *payload);
+                           struct ex_buf *payload);
 
 /* Hooks for values to and from the parent. */
 void ex_child_hooks(struct child *c, struct ex_codec_hooks *h);

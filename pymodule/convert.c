@@ -372,6 +372,8 @@ PyObject *ex_decode(ex_state *st, const struct ex_codec_hooks *h,
         case EX_TAG_ELLIPSIS:
         case EX_TAG_BYTES_FD:
         case EX_TAG_BYTEARRAY_FD:
+        case EX_TAG_BYTES_ARENA:
+        case EX_TAG_BYTEARRAY_ARENA:
         case EX_TAG_SLICE:
         case EX_TAG_DATE:
         case EX_TAG_TIME:

@@ -33,6 +33,9 @@ struct ex_codec_hooks {
          * when the buffer is sent with ex_frame_send_buf(), which passes
          * those fds along; otherwise they are inline. */
         bool out_of_band;
+        /* Optional, with out_of_band: this side's sending arena
+         * (protocol/arena.h), tried before a memfd of their own. */
+        struct ex_arena *arena;
 };
 
 /* Encode one object, nesting at most max_depth containers. 0 or -1. */

@@ -84,7 +84,7 @@ static int become_reader(ex_session *s, unsigned long seen,
 }
 
 int ex_session_send(ex_session *s, const struct ex_frame_header *h,
-                    const struct ex_buf *payload)
+                    struct ex_buf *payload)
 {
         int r;
 
@@ -382,6 +382,7 @@ void ex_session_encode_hooks(ex_session *s, struct ex_codec_hooks *h)
                                      .encode_other = parent_encode_other,
                                      .decode_handle = NULL,
                                      .out_of_band = true,
+                                     .arena = &s->down,
                                      .reference = plain ? NULL
                                                         : reference_by_policy};
 }
@@ -958,8 +959,9 @@ static int next_frame(ex_session *s, uint32_t id, int64_t deadline,
                         return -EPIPE;
                 }
                 Py_BEGIN_ALLOW_THREADS
-                r = ex_frame_recv_fds(s->sock, EX_FRAME_MAX_DEFAULT, deadline,
-                                      s->child.pidfd, h, in);
+                r = ex_frame_recv_arena(s->sock, EX_FRAME_MAX_DEFAULT,
+                                        deadline, s->child.pidfd, &s->up, h,
+                                        in);
                 Py_END_ALLOW_THREADS
                 key = r == 0 ? frame_key(h) : 0;
                 /* Stash before giving up the role, so the waiter it wakes
@@ -977,7 +979,7 @@ static int next_frame(ex_session *s, uint32_t id, int64_t deadline,
 }
 
 PyObject *ex_session_call(ex_session *s, uint8_t op,
-                          const struct ex_buf *payload,
+                          struct ex_buf *payload,
                           PyTypeObject *handle_type)
 {
         struct ex_frame_header h, rh;
@@ -1086,6 +1088,8 @@ static int send_bootstrap(ex_session *s, PyObject *sys_path,
         struct ex_codec_hooks hooks;
         struct ex_buf b = {0};
         struct ex_frame_header h = {.kind = EX_MSG_BOOT};
+        int arena_fds[2] = {-1, -1};
+        uint32_t nfds = 0;
         int r;
 
         ex_session_encode_hooks(s, &hooks);
@@ -1101,10 +1105,18 @@ static int send_bootstrap(ex_session *s, PyObject *sys_path,
                 return -1;
         }
         h.length = (uint32_t)b.len;
+        /* The arenas' fds ride along; without memfds (an old kernel),
+         * big values just go in a memfd each, or inline. */
+        if (ex_arena_pair_create(&s->down, &s->up, &arena_fds[0],
+                                 &arena_fds[1]) == 0)
+                nfds = 2;
         /* The socket buffer takes it; the child reads it once it runs. */
         Py_BEGIN_ALLOW_THREADS
-        r = ex_frame_send(s->sock, &h, b.data, (uint32_t)b.len);
+        r = ex_frame_send_fds(s->sock, &h, b.data, (uint32_t)b.len,
+                              arena_fds, nfds);
         Py_END_ALLOW_THREADS
+        for (uint32_t i = 0; i < nfds; i++)
+                close(arena_fds[i]); /* the child has its own */
         ex_buf_free(&b);
         if (r < 0) {
                 session_die(s, r, NULL);
@@ -1422,6 +1434,9 @@ static void session_dealloc(ex_session *s)
         ex_child_release(&s->child);
         for (size_t i = 0; i < s->nstash; i++)
                 ex_buf_free(&s->stash[i].in);
+        /* After the buffers: letting go of one writes to "up". */
+        ex_arena_unmap(&s->down);
+        ex_arena_unmap(&s->up);
         PyMem_Free(s->stash);
         PyMem_Free(s->waiting);
         ex_map_free(&s->proxies);

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 
+#include "arena.h"
 #include "state.h"
 #include "codec.h"
 #include "convert.h"
@@ -36,6 +37,8 @@ typedef struct {
         PyObject *module;  /* strong */
         int sock;          /* our end of the channel; -1 once closed */
         struct ex_child child;
+        /* Big byte strings to the child and back (protocol/arena.h). */
+        struct ex_arena down, up;
         /* Several threads may wait on calls at once; one of them at a time
          * reads the channel (`reading`, under `mu`) and hands the others
          * the frames that are theirs through `stash`, waking them with
@@ -88,7 +91,7 @@ typedef struct {
  * remote error, a protocol error or a timeout set. A handle in the result
  * becomes a proxy of type handle_type (NULL: RemoteObject). */
 PyObject *ex_session_call(ex_session *s, uint8_t op,
-                          const struct ex_buf *payload,
+                          struct ex_buf *payload,
                           PyTypeObject *handle_type);
 
 /* Hooks for encoding values for this session's child: its own proxies
@@ -140,7 +143,7 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
 /* Send one frame (GIL released inside, under send_lock). 0 or -errno;
  * -EPIPE once the channel is closed. */
 int ex_session_send(ex_session *s, const struct ex_frame_header *h,
-                    const struct ex_buf *payload);
+                    struct ex_buf *payload);
 
 /* Most calls in flight at once on one session (threads and nesting). */
 #define EX_MAX_IN_FLIGHT 256

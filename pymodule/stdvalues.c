@@ -530,6 +530,22 @@ int ex_encode_bytes(const struct ex_codec_hooks *h, struct ex_buf *b,
         struct ex_limits lim = ex_limits_default();
         int rc = 0;
 
+        if (h->out_of_band && h->arena && n >= EX_OOB_MIN) {
+                if (tag == EX_TAG_BYTES) {
+                        Py_BEGIN_ALLOW_THREADS
+                        rc = ex_put_blob_arena(b, h->arena, tag, p, n);
+                        Py_END_ALLOW_THREADS
+                } else {
+                        rc = ex_put_blob_arena(b, h->arena, tag, p, n);
+                }
+                if (rc == 0)
+                        return 0;
+                if (rc == -ENOMEM) {
+                        PyErr_NoMemory();
+                        return -1;
+                }
+                /* Busy or full: a memfd of its own, below. */
+        }
         if (h->out_of_band && n >= EX_OOB_MIN) {
                 if (tag == EX_TAG_BYTES) {
                         /* Immutable, and the caller holds it: other threads
@@ -753,6 +769,25 @@ static PyObject *decode_oob(ex_state *st, const struct ex_reader *r,
         return o;
 }
 
+/* Bytes in the peer's arena: copied once into an object of our own. */
+static PyObject *decode_arena(const struct ex_item *it)
+{
+        bool is_bytes = it->tag == EX_TAG_BYTES_ARENA;
+        PyObject *o = is_bytes ? PyBytes_FromStringAndSize(NULL, it->v.s.n)
+                               : PyByteArray_FromStringAndSize(NULL,
+                                                               it->v.s.n);
+        char *dst;
+
+        if (!o)
+                return NULL;
+        dst = is_bytes ? PyBytes_AS_STRING(o) : PyByteArray_AS_STRING(o);
+        /* Nobody else sees the new object yet: copy without the GIL. */
+        Py_BEGIN_ALLOW_THREADS
+        memcpy(dst, it->v.s.p, it->v.s.n);
+        Py_END_ALLOW_THREADS
+        return o;
+}
+
 PyObject *ex_decode_std(ex_state *st, const struct ex_codec_hooks *h,
                         struct ex_reader *r, const struct ex_item *it)
 {
@@ -766,6 +801,9 @@ PyObject *ex_decode_std(ex_state *st, const struct ex_codec_hooks *h,
         case EX_TAG_BYTES_FD:
         case EX_TAG_BYTEARRAY_FD:
                 return decode_oob(st, r, it);
+        case EX_TAG_BYTES_ARENA:
+        case EX_TAG_BYTEARRAY_ARENA:
+                return decode_arena(it);
         case EX_TAG_SLICE:
                 return decode_slice(st, h, r);
         case EX_TAG_RANGE:

@@ -23,6 +23,10 @@ FRAME_CAP = 64 << 20
 # protocol/codec.h tags
 T_NONE, T_INT, T_STR, T_LIST, T_BACKREF, T_PICKLE = 0x01, 0x04, 0x08, 0x10, 0x21, 0x30
 T_TYPE_HANDLE = 0x22
+T_BYTES_ARENA = 0x0E
+# protocol/frame.h and arena.h
+F_ARENA = 0x0001
+ARENA_SIZE = 8 << 20
 
 
 def frame(kind, payload, request_id, *, op=0, flags=0, chain_id=0, length=None):
@@ -106,8 +110,16 @@ def test_reply_with_a_wrong_request_id(attacker_cls):
 
 @pytest.mark.parametrize(
     "kind, flags, op",
-    [(BOOT, 0, 0), (0, 0, 0), (7, 0, 0), (0xFF, 0, 0), (REPLY, 1, 0), (REPLY, 0, 9)],
-    ids=["boot", "kind0", "kind7", "kind255", "flags", "bad-op"],
+    [
+        (BOOT, 0, 0),
+        (0, 0, 0),
+        (7, 0, 0),
+        (0xFF, 0, 0),
+        (REPLY, 2, 0),
+        (REPLY, 0x8001, 0),
+        (REPLY, 0, 9),
+    ],
+    ids=["boot", "kind0", "kind7", "kind255", "flags", "flags-high", "bad-op"],
 )
 def test_frames_the_parent_never_expects(attacker_cls, kind, flags, op):
     attacker = attacker_cls()
@@ -116,6 +128,39 @@ def test_frames_the_parent_never_expects(attacker_cls, kind, flags, op):
     with pytest.raises(extradite.ExtraditeProtocolError):
         attacker.write_raw(frame(kind, enc_int(42), rid, op=op, flags=flags))
     assert_dead(attacker_cls, pid)
+
+
+def enc_arena(offset, n):
+    return bytes([T_BYTES_ARENA]) + struct.pack("<II", offset, n)
+
+
+def test_arena_value_at_the_arena_end(attacker_cls):
+    # control: the last byte of the arena is inside it, so the bounds below
+    # are refused for being out of bounds, not for being arena values
+    attacker = attacker_cls()
+    rid = next_request_id(attacker_cls)
+    got = attacker.write_raw(frame(REPLY, enc_arena(ARENA_SIZE - 100, 100), rid, flags=F_ARENA))
+    assert type(got) is bytes and len(got) == 100
+
+
+@pytest.mark.parametrize(
+    "offset, n",
+    [(0, ARENA_SIZE + 1), (ARENA_SIZE - 99, 100), (ARENA_SIZE, 1), (0xFFFFFFFF, 2), (0, 0)],
+    ids=["longer", "past-end", "at-end", "wraps", "empty"],
+)
+def test_arena_value_outside_the_arena(attacker_cls, offset, n):
+    rid = next_request_id(attacker_cls)
+    attack(attacker_cls, frame(REPLY, enc_arena(offset, n), rid, flags=F_ARENA))
+
+
+def test_arena_value_in_an_unflagged_frame(attacker_cls):
+    rid = next_request_id(attacker_cls)
+    attack(attacker_cls, frame(REPLY, enc_arena(0, 100), rid))
+
+
+def test_arena_flag_on_a_release(attacker_cls):
+    rid = next_request_id(attacker_cls)
+    attack(attacker_cls, frame(RELEASE, b"", rid, flags=F_ARENA))
 
 
 def test_reply_nested_ten_thousand_deep(attacker_cls):

@@ -152,10 +152,12 @@ static void test_header_bad_fields(void **state)
         assert_int_equal(unpack_of(&h, 100), -EBADMSG);
         h.op = 0;
         assert_int_equal(unpack_of(&h, 100), 0);
-        /* Reserved flags. */
-        h.flags = 1;
+        /* Flags: the arena's is the only one known. */
+        h.flags = EX_FRAME_FLAG_ARENA;
+        assert_int_equal(unpack_of(&h, 100), 0);
+        h.flags = 2;
         assert_int_equal(unpack_of(&h, 100), -EBADMSG);
-        h.flags = 0x8000;
+        h.flags = 0x8000 | EX_FRAME_FLAG_ARENA;
         assert_int_equal(unpack_of(&h, 100), -EBADMSG);
 }
 
