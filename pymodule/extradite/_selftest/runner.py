@@ -160,10 +160,11 @@ def _header(run):
             f"namespaces: {ns or 'none'}")
 
 
-def main(sandbox, only=None, verbose=False, out=sys.stdout):
+def main(sandbox, only=None, verbose=False, out=None):
     """Print the table; 1 if an attempt got through, else 0."""
-    from .._cli import CliError, EXIT_USAGE
+    from .._cli import EXIT_USAGE, CliError
 
+    out = out or sys.stdout
     attempts = [a for a in corpus.attempts() if not only or only in a.name]
     if not attempts:
         raise CliError(f"no attempt matches {only!r}", EXIT_USAGE)
