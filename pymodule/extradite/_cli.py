@@ -223,6 +223,10 @@ def main(argv=None):
     except CliError as e:
         print(f"python -m extradite {args.command}: {e}", file=sys.stderr)
         return e.status
+    except BrokenPipeError:
+        # the reader went away (| head): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"python -m extradite {args.command}: interrupted", file=sys.stderr)
         return 130

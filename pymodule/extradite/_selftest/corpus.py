@@ -46,7 +46,9 @@ class Profile:
         return not self.seccomp or group in self.groups
 
     def may_read(self, path):
-        return not self.landlock or _under(os.path.realpath(path), self.read + self.write)
+        """Once loaded (every attempt runs then): strict opens nothing."""
+        return self.files_after_load and (
+            not self.landlock or _under(os.path.realpath(path), self.read + self.write))
 
     def may_write(self, path):
         return self.has("files_write") and (
@@ -179,7 +181,7 @@ def _files():
     out.append(Attempt(
         "files/read after load", "read a file of sys.path once loaded",
         "files:FileAttacker", "read", lambda ctx: (os.path.join(ctx["package"], "__init__.py"),),
-        lambda p: ALLOW if p.files_after_load and p.may_read(_package()) else REFUSE))
+        lambda p: ALLOW if p.may_read(_package()) else REFUSE))
     return out
 
 
