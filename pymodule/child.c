@@ -460,7 +460,10 @@ static PyObject *confine(struct child *c, PyObject *profile)
                              err);
                 return NULL;
         }
-        c->lock_files_after_load = policy.seccomp && !policy.files_after_load;
+        /* Learning records opens after the load instead of refusing them. */
+        c->lock_files_after_load =
+                policy.seccomp && !policy.files_after_load && !policy.learn;
+        c->learn_fd = rep.notify_fd;
         if (wants_child_pickle(profile)) {
                 c->pickler = PyImport_ImportModule("extradite._child_pickle");
                 c->protected = PySet_New(NULL);
@@ -522,6 +525,20 @@ static int boot(struct child *c, const struct ex_frame_header *h)
         Py_DECREF(report);
         if (r < 0)
                 goto fail;
+        /* Learning: the seccomp listener rides along with the report; the
+         * parent answers our notifications from now on. */
+        if (c->learn_fd >= 0) {
+                r = ex_fds_push(&c->out.fds, c->learn_fd);
+                if (r < 0)
+                        close(c->learn_fd);
+                c->learn_fd = -1;
+                if (r < 0) {
+                        PyErr_SetString(PyExc_OSError,
+                                        "extradite: cannot send the seccomp "
+                                        "listener");
+                        goto fail;
+                }
+        }
         return send_frame(c, EX_MSG_REPLY, h) < 0 ? -1 : 0;
 fail:
         Py_XDECREF(msg);
@@ -681,6 +698,7 @@ PyObject *ex_child_main(PyObject *module, PyObject *Py_UNUSED(unused))
 {
         struct child c = {.st = ex_state_of_module(module),
                           .fd = EX_CHILD_CHANNEL_FD,
+                          .learn_fd = -1,
                           .limits = ex_limits_default(),
                           .serving = PyThread_get_thread_ident()};
         struct ex_frame_header h;

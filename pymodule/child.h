@@ -25,6 +25,9 @@ struct child {
         struct ex_limits limits;
         /* strict profiles: refuse file opens once the target is loaded */
         int lock_files_after_load;
+        /* learn mode: the seccomp listener until it goes out with the boot
+         * reply, else -1 */
+        int learn_fd;
         /* unconfined only: picklable values go to the parent as pickles,
          * never those of the protected tree (top-level names loaded) */
         PyObject *pickler; /* extradite._child_pickle, or NULL */

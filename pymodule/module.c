@@ -5,6 +5,7 @@
 #include "child.h"
 
 #include "errors.h"
+#include "learn.h"
 
 /* Raise ModuleLeakError when `name` or one of its submodules is in
  * sys.modules (DESIGN §1: the protected tree never enters the parent). */
@@ -140,6 +141,14 @@ static PyMethodDef module_methods[] = {
          "check_policy(profile_dict)\n\nValidate a sandbox profile dict and "
          "compile its seccomp filter without applying anything; ValueError "
          "names the bad key."},
+        {"learn_serve", ex_learn_serve, METH_VARARGS,
+         "learn_serve(listener_fd, stop_fd)\n\nServe a learning child's "
+         "seccomp notifications: record each and let it run. Returns "
+         "(records, dropped) once no process uses the filter or stop_fd is "
+         "readable."},
+        {"learn_classify", ex_learn_classify, METH_VARARGS,
+         "learn_classify(nr, args, pid)\n\n(syscall name, [groups whose "
+         "rules allow it with these arguments])."},
         {"_child_main", ex_child_main, METH_NOARGS,
          "The child's serve loop. Runs only in an extradite child process."},
         {NULL, NULL, 0, NULL},

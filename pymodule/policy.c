@@ -214,6 +214,20 @@ int ex_policy_from_dict(PyObject *d, struct ex_policy *p)
             limit(d, "processes", &p->limits.processes) < 0 ||
             flag(d, "transport", "child_pickle", &child_pickle) < 0)
                 return -1;
+        /* Not part of the profile schema: `python -m extradite learn` sets
+         * it on the prepared dict. */
+        {
+                PyObject *learn = PyDict_GetItemString(d, "learn");
+
+                if (learn && !PyBool_Check(learn))
+                        return bad("learn", "must be a bool", NULL);
+                p->learn = learn == Py_True;
+                if (p->learn && !p->seccomp)
+                        return bad("learn",
+                                   "learning needs seccomp enabled in the "
+                                   "base profile",
+                                   NULL);
+        }
         if (p->seccomp && !(p->groups & EX_GROUP_CORE))
                 return bad("seccomp.groups",
                            "a confined child needs the \"core\" group", NULL);
@@ -295,8 +309,31 @@ static PyObject *lim(uint64_t v)
         return v ? PyLong_FromUnsignedLongLong(v) : Py_NewRef(Py_None);
 }
 
+static PyObject *report_dict(const struct ex_sandbox_report *r,
+                             PyObject *profile_name);
+
 PyObject *ex_report_to_dict(const struct ex_sandbox_report *r,
                             PyObject *profile_name)
+{
+        PyObject *d = report_dict(r, profile_name), *sec, *action;
+        int bad_set;
+
+        if (!d || !r->learn)
+                return d;
+        /* Learning: say plainly that refusals were recorded, not made. */
+        sec = PyDict_GetItemString(d, "seccomp");
+        action = PyUnicode_FromString("notify the parent (learning)");
+        bad_set = !sec || !action ||
+                  PyDict_SetItemString(d, "learn", Py_True) < 0 ||
+                  PyDict_SetItemString(sec, "default_action", action) < 0;
+        Py_XDECREF(action);
+        if (bad_set)
+                Py_CLEAR(d);
+        return d;
+}
+
+static PyObject *report_dict(const struct ex_sandbox_report *r,
+                             PyObject *profile_name)
 {
         return Py_BuildValue(
                 "{sOsO"

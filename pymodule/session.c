@@ -813,7 +813,14 @@ static int boot_report(ex_session *s, struct ex_buf *in)
 {
         struct ex_codec_hooks hooks = {.ctx = s,
                                        .decode_handle = refuse_handle};
-        PyObject *v = ex_decode_buf(s->st, &hooks, in, &s->limits);
+        PyObject *v;
+
+        /* Learning: the one fd with the report is the seccomp listener. */
+        if (s->learning && in->fds.n == 1 && s->learn_fd < 0) {
+                s->learn_fd = in->fds.fd[0];
+                in->fds.n = 0;
+        }
+        v = ex_decode_buf(s->st, &hooks, in, &s->limits);
 
         if (!v || !(PyDict_CheckExact(v) || v == Py_None)) {
                 PyErr_Clear();
@@ -1205,6 +1212,19 @@ static int is_confined(PyObject *options)
         return p.seccomp || p.landlock;
 }
 
+static int is_learning(PyObject *options)
+{
+        PyObject *profile = options ? PyDict_GetItemString(options, "sandbox")
+                                    : NULL;
+        struct ex_policy p;
+
+        if (!profile || ex_policy_from_dict(profile, &p) < 0) {
+                PyErr_Clear();
+                return 0;
+        }
+        return p.learn;
+}
+
 static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
 {
         static char *kwlist[] = {"executable",       "package_root",
@@ -1257,6 +1277,7 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         Py_XINCREF(s->module);
         s->st = s->module ? ex_state_of_module(s->module) : NULL;
         s->sock = -1;
+        s->learn_fd = -1;
         s->child = (struct ex_child){.pidfd = -1, .status = -1};
         s->state = EX_SESSION_CLOSED; /* until the child runs */
         s->limits = ex_limits_default();
@@ -1271,6 +1292,7 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         s->booting = 1;
         s->profile = Py_NewRef(profile);
         s->confined = is_confined(options);
+        s->learning = is_learning(options);
         s->default_policy = default_policy;
         s->type_rules = rules == Py_None ? NULL : Py_NewRef(rules);
         s->send_lock = PyThread_allocate_lock();
@@ -1369,6 +1391,17 @@ static PyObject *session_ping(ex_session *s, PyObject *Py_UNUSED(ignored))
         return res;
 }
 
+static PyObject *session_take_learn_listener(ex_session *s,
+                                             PyObject *Py_UNUSED(ignored))
+{
+        int fd = s->learn_fd;
+
+        if (fd < 0)
+                Py_RETURN_NONE;
+        s->learn_fd = -1;
+        return PyLong_FromLong(fd);
+}
+
 static PyObject *session_close(ex_session *s, PyObject *Py_UNUSED(ignored))
 {
         if (s->state == EX_SESSION_OPEN) {
@@ -1431,6 +1464,8 @@ static void session_dealloc(ex_session *s)
                 shut_down(s, 200);
         if (s->sock >= 0)
                 close(s->sock);
+        if (s->learn_fd >= 0)
+                close(s->learn_fd);
         ex_child_release(&s->child);
         for (size_t i = 0; i < s->nstash; i++)
                 ex_buf_free(&s->stash[i].in);
@@ -1473,6 +1508,10 @@ static PyMethodDef session_methods[] = {
          "One empty round trip: returns once the child is up and serving."},
         {"close", (PyCFunction)session_close, METH_NOARGS,
          "Stop the child and reap it. Idempotent."},
+        {"take_learn_listener", (PyCFunction)session_take_learn_listener,
+         METH_NOARGS,
+         "Learn mode: the child's seccomp listener fd, once booted (the "
+         "caller owns and closes it); None otherwise or once taken."},
         {NULL, NULL, 0, NULL},
 };
 

@@ -74,6 +74,10 @@ typedef struct {
         int booting;              /* no reply received yet */
         PyObject *profile;        /* str: the sandbox profile's name */
         PyObject *report;         /* what the child applied (boot reply) */
+        /* learn mode: whether the child will send its seccomp listener,
+         * and the listener once it came (-1 before, or once taken) */
+        int learning;
+        int learn_fd;
         PyObject *weakrefs;
 } ex_session;
 

@@ -35,12 +35,19 @@ static int apply_seccomp(const struct ex_policy *p,
         scmp_filter_ctx ctx = NULL;
         int r;
 
-        r = ex_seccomp_build(p->groups, p->allow, p->nallow, getpid(), &ctx);
+        r = (p->learn ? ex_seccomp_build_learn : ex_seccomp_build)(
+                p->groups, p->allow, p->nallow, getpid(), &ctx);
         if (r < 0)
                 return fail(err, errlen, r, "building the seccomp filter");
         r = ex_seccomp_instructions(ctx);
         rep->seccomp_instructions = r > 0 ? (size_t)r : 0;
         r = ex_seccomp_load(ctx);
+        if (r == 0 && p->learn) {
+                /* libseccomp keeps the listener; the caller sends it on. */
+                r = seccomp_notify_fd(ctx);
+                rep->notify_fd = r;
+                r = r < 0 ? r : 0;
+        }
         seccomp_release(ctx);
         if (r < 0)
                 return fail(err, errlen, r, "loading the seccomp filter");
@@ -57,7 +64,9 @@ int ex_sandbox_apply(const struct ex_policy *p,
         struct ex_caps_result caps;
         int r;
 
-        *rep = (struct ex_sandbox_report){.files_after_load = true};
+        *rep = (struct ex_sandbox_report){.files_after_load = true,
+                                          .learn = p->learn,
+                                          .notify_fd = -1};
         err[0] = '\0';
 
         /* Namespaces first: the uid map is written through /proc, which
@@ -84,7 +93,8 @@ int ex_sandbox_apply(const struct ex_policy *p,
                 return fail(err, errlen, -errno, "setting no_new_privs");
         rep->no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
 
-        if (p->landlock) {
+        /* Learning records the paths instead (the listener sees opens). */
+        if (p->landlock && !p->learn) {
                 r = ex_landlock_apply(p->read, p->nread, p->write, p->nwrite,
                                       p->groups & EX_GROUP_NETWORK, &ll);
                 rep->landlock_abi = ll.abi;

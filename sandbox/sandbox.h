@@ -70,6 +70,10 @@ struct ex_policy {
 
         bool drop_capabilities;
         struct ex_limits_policy limits;
+
+        /* `python -m extradite learn`: Landlock off and seccomp's refusals
+         * sent to a listener (report.notify_fd) instead; the traps stay. */
+        bool learn;
 };
 
 struct ex_sandbox_report {
@@ -93,6 +97,9 @@ struct ex_sandbox_report {
         bool capabilities_dropped;
         bool bounding_set_cleared;
         struct ex_limits_policy limits; /* what was set */
+        /* learn mode: the seccomp listener fd (for the parent), else -1 */
+        bool learn;
+        int notify_fd;
 };
 
 /* Apply the whole policy. 0, or -errno with `err` naming the failed step

@@ -435,8 +435,25 @@ static int add_arg_rules(scmp_filter_ctx ctx, uint32_t group,
         return 0;
 }
 
+/* Calls on a path that Landlock judges: while learning (Landlock off) they
+ * are never allowed by the filter, so the listener sees every one of them
+ * and can tell which paths the profile must grant. */
+static const char *const learn_path_calls[] = {
+        "open", "openat", "creat", "mkdir", "mkdirat", "rmdir", "unlink",
+        "unlinkat", "rename", "renameat", "renameat2", "truncate",
+        "link", "linkat", "symlink", "symlinkat", "mknod", "mknodat",
+};
+
+static bool is_learn_path_call(int nr)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(learn_path_calls); i++)
+                if (ex_syscall_number(learn_path_calls[i]) == nr)
+                        return true;
+        return false;
+}
+
 static int add_group(scmp_filter_ctx ctx, const struct group *g,
-                     const struct fixed_set *fixed, pid_t self)
+                     const struct fixed_set *fixed, pid_t self, bool learn)
 {
         for (size_t i = 0; i < g->nsyscalls; i++) {
                 const char *name = g->syscalls[i];
@@ -448,6 +465,8 @@ static int add_group(scmp_filter_ctx ctx, const struct group *g,
                 /* A table bug, not a user error: fail closed. */
                 if (is_fixed(fixed, nr))
                         return -EPERM;
+                if (learn && is_learn_path_call(nr))
+                        continue; /* left to the default: notify */
                 /* libseccomp merges rules of one action: an outright
                  * ALLOW from another group wins over these conditions. */
                 if (has_arg_rules(g->bit, name))
@@ -460,8 +479,8 @@ static int add_group(scmp_filter_ctx ctx, const struct group *g,
         return 0;
 }
 
-int ex_seccomp_build(uint32_t group_bits, const int *allow, size_t nallow,
-                     pid_t self, scmp_filter_ctx *out)
+static int build(uint32_t group_bits, const int *allow, size_t nallow,
+                 pid_t self, bool learn, scmp_filter_ctx *out)
 {
         _cleanup_filter_ scmp_filter_ctx ctx = NULL;
         struct fixed_set fixed = {.n = 0};
@@ -474,11 +493,17 @@ int ex_seccomp_build(uint32_t group_bits, const int *allow, size_t nallow,
         if (!(group_bits & EX_GROUP_CORE) || (group_bits & ~EX_GROUP_ALL))
                 return -EINVAL;
 
-        ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+        /* Learning: what the profile would refuse goes to the listener
+         * (the parent) instead, which records it and lets it run. */
+        ctx = seccomp_init(learn ? SCMP_ACT_NOTIFY : SCMP_ACT_ERRNO(EPERM));
         if (!ctx)
                 return -ENOMEM;
         r = set_attrs(ctx);
         if (r < 0)
+                return r;
+        /* TSYNC with a listener needs TSYNC_ESRCH (Linux 5.7); the child
+         * is single-threaded when it loads the filter anyway. */
+        if (learn && (r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 0)) < 0)
                 return r;
 
         /* Fixed actions first; everything allowed later is checked against
@@ -495,7 +520,7 @@ int ex_seccomp_build(uint32_t group_bits, const int *allow, size_t nallow,
         for (size_t i = 0; i < ARRAY_SIZE(groups); i++) {
                 if (!(group_bits & groups[i].bit))
                         continue;
-                r = add_group(ctx, &groups[i], &fixed, self);
+                r = add_group(ctx, &groups[i], &fixed, self, learn);
                 if (r < 0)
                         return r;
         }
@@ -512,6 +537,8 @@ int ex_seccomp_build(uint32_t group_bits, const int *allow, size_t nallow,
                 /* An extra never overrides a trap or clone3's ENOSYS. */
                 if (is_fixed(&fixed, allow[i]))
                         return -EPERM;
+                if (learn && is_learn_path_call(allow[i]))
+                        continue;
                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allow[i], 0);
                 if (r < 0)
                         return r;
@@ -519,6 +546,80 @@ int ex_seccomp_build(uint32_t group_bits, const int *allow, size_t nallow,
 
         *out = take_ptr(&ctx);
         return 0;
+}
+
+int ex_seccomp_build(uint32_t group_bits, const int *allow, size_t nallow,
+                     pid_t self, scmp_filter_ctx *out)
+{
+        return build(group_bits, allow, nallow, self, false, out);
+}
+
+int ex_seccomp_build_learn(uint32_t group_bits, const int *allow,
+                           size_t nallow, pid_t self, scmp_filter_ctx *out)
+{
+        return build(group_bits, allow, nallow, self, true, out);
+}
+
+/* ---- which group would allow a call ------------------------------------ */
+
+static bool cmp_holds(const struct arg_cmp *c, const uint64_t args[6],
+                      pid_t self)
+{
+        uint64_t x = args[c->arg];
+        uint64_t b = c->b_is_self ? (uint64_t)(uint32_t)self : c->b;
+
+        switch (c->op) {
+        case SCMP_CMP_MASKED_EQ:
+                return (x & c->a) == b;
+        case SCMP_CMP_EQ:
+                return x == c->a;
+        case SCMP_CMP_LT:
+                return x < c->a;
+        default:
+                return false; /* not used by arg_rules[] */
+        }
+}
+
+static bool group_allows(const struct group *g, const char *name,
+                         const uint64_t args[6], pid_t self)
+{
+        bool listed = false;
+
+        for (size_t i = 0; i < g->nsyscalls && !listed; i++)
+                listed = strcmp(g->syscalls[i], name) == 0;
+        if (!listed)
+                return false;
+        if (!has_arg_rules(g->bit, name))
+                return true;
+        for (size_t i = 0; i < ARRAY_SIZE(arg_rules); i++) {
+                const struct arg_rule *rule = &arg_rules[i];
+                bool all = true;
+
+                if (rule->group != g->bit || strcmp(rule->name, name) != 0)
+                        continue;
+                for (unsigned k = 0; k < rule->ncmp && all; k++)
+                        all = cmp_holds(&rule->cmp[k], args, self);
+                if (all)
+                        return true;
+        }
+        return false;
+}
+
+uint32_t ex_seccomp_groups_allowing(int nr, const uint64_t args[6],
+                                    pid_t self)
+{
+        _cleanup_free_ char *name = NULL;
+        uint32_t bits = 0;
+
+        if (nr < 0 || !args)
+                return 0;
+        name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+        if (!name)
+                return 0;
+        for (size_t i = 0; i < ARRAY_SIZE(groups); i++)
+                if (group_allows(&groups[i], name, args, self))
+                        bits |= groups[i].bit;
+        return bits;
 }
 
 int ex_seccomp_build_no_open(scmp_filter_ctx *out)

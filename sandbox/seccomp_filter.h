@@ -21,6 +21,18 @@
 int ex_seccomp_build(uint32_t groups, const int *allow, size_t nallow,
                      pid_t self, scmp_filter_ctx *out);
 
+/* The filter of `python -m extradite learn`: the fixed traps and ENOSYS
+ * calls as in ex_seccomp_build, the groups' syscalls allowed except those
+ * naming a path, and everything else SCMP_ACT_NOTIFY, for a listener that
+ * records the call and lets it continue. */
+int ex_seccomp_build_learn(uint32_t groups, const int *allow, size_t nallow,
+                           pid_t self, scmp_filter_ctx *out);
+
+/* The groups (enum ex_group bits) whose rules would allow syscall `nr`
+ * with these arguments in a process whose pid is `self`; 0 for none. */
+uint32_t ex_seccomp_groups_allowing(int nr, const uint64_t args[6],
+                                    pid_t self);
+
 /* The filter stacked once the target is loaded when a profile refuses
  * file opens from then on (strict): open/openat/... fail with EACCES. */
 int ex_seccomp_build_no_open(scmp_filter_ctx *out);

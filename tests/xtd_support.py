@@ -9,7 +9,8 @@ import sys
 import time
 
 # Packages that exist only to be extradited: the parent must never import them.
-TARGET_PACKAGES = ("xtd_targets", "xtd_hostile")
+# (The hostile corpus ships inside extradite, for `python -m extradite selftest`.)
+TARGET_PACKAGES = ("xtd_targets", "extradite._selftest.hostile")
 
 
 def child_pids():
@@ -36,7 +37,10 @@ def open_fds():
 
 
 def leaked_modules():
-    return sorted(m for m in sys.modules if m.split(".")[0] in TARGET_PACKAGES)
+    return sorted(
+        m for m in sys.modules
+        if any(m == p or m.startswith(p + ".") for p in TARGET_PACKAGES)
+    )
 
 
 def tracer_pid():

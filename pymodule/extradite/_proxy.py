@@ -182,6 +182,13 @@ def extradite(
     session, release = _sessions.acquire(
         share_key, module, sandbox, call_timeout, keepalive, transport
     )
+    return _bind(session, release, target, module, qualname)
+
+
+def _bind(session, release, target, module, qualname):
+    """Load `module:qualname` in the session's child and return its proxy;
+    `release` gives the child back (on failure here, or when the proxy is
+    closed or dropped)."""
     try:
         handle, kind, name, remote_qualname, _module, methods, doc = session.load(
             module, qualname

@@ -70,6 +70,14 @@ def _read_file(path):
         raise _ProfileError(f"extradite: sandbox profile {path}: invalid TOML: {e}") from None
 
 
+def builtin_descriptions():
+    """[(name, description)] of the built-in profiles, in BUILTIN order."""
+    return [
+        (name, _read_file(os.path.join(_POLICY_DIR, f"{name}.toml")).get("description", ""))
+        for name in BUILTIN
+    ]
+
+
 def _size(origin, key, value):
     if isinstance(value, bool):
         _fail(origin, key, "must be an integer or a size like '4G'")

@@ -68,15 +68,18 @@ def check_transport(policy, rules):
     return policy, tuple(rules.items())
 
 
-def start(module, sandbox, call_timeout, transport=("value", ())):
+def start(module, sandbox, call_timeout, transport=("value", ()), learn=False):
     """A new child confined by `sandbox`: (session, stop). A bad profile
-    is refused before any process starts."""
+    is refused before any process starts. learn=True: the child records
+    instead of refusing (`python -m extradite learn`, _learn.py)."""
     if not sys.executable:
         raise _core.ExtraditeError(
             "extradite: sys.executable is not set; cannot start a child interpreter"
         )
     sys_path = child_sys_path()
     profile = _sandbox.prepare(sandbox, module, sys_path)
+    if learn:
+        profile.policy["learn"] = True
     try:
         session = _core.Session(
             sys.executable,

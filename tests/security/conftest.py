@@ -1,5 +1,6 @@
 """The hostile-child suite. The shared after-test checks (no child left, no
-fd leaked, nothing of xtd_hostile imported here, this process not traced)
+fd leaked, nothing of the hostile corpus (extradite._selftest.hostile)
+imported here, this process not traced)
 come from tests/conftest.py; helpers live in xtd_checks.py."""
 
 import os
@@ -8,7 +9,7 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# The child gets our sys.path: this is how it finds xtd_hostile and xtd_syscalls.
+# The child gets our sys.path: this is how it finds xtd_checks' neighbours.
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 

@@ -12,7 +12,7 @@ from xtd_checks import (
     needs_syscall_table, x86_64_only,
 )
 
-TARGET = "xtd_hostile.bypass:BypassAttacker"
+TARGET = "extradite._selftest.hostile.bypass:BypassAttacker"
 TIOCSTI = 0x5412  # pushes bytes into a terminal's input queue
 
 
@@ -33,7 +33,7 @@ def test_x32_syscall_kills_without_report(spawn, profile, syscall):
 @x86_64_only
 def test_x32_syscall_at_import(spawn):
     with pytest.raises(extradite.ExtraditeSandboxViolation) as info:
-        spawn("xtd_hostile.x32_at_import:Anything")
+        spawn("extradite._selftest.hostile.x32_at_import:Anything")
     assert_violation(info, None, "default")
 
 

@@ -13,7 +13,7 @@ import pytest
 import extradite
 from xtd_checks import assert_dead, child_pid
 
-TARGET = "xtd_hostile.channel:ChannelAttacker"
+TARGET = "extradite._selftest.hostile.channel:ChannelAttacker"
 
 # protocol/frame.h: length, kind, op, flags, request_id, chain_id
 HEADER = struct.Struct("<IBBHII")

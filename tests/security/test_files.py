@@ -12,8 +12,10 @@ import pytest
 import extradite
 from xtd_checks import CONFINED, assert_remote
 
-TARGET = "xtd_hostile.files:FileAttacker"
+TARGET = "extradite._selftest.hostile.files:FileAttacker"
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The hostile corpus ships with the package (python -m extradite selftest).
+HOSTILE = os.path.join(os.path.dirname(os.path.abspath(extradite.__file__)), "_selftest")
 STDLIB = sysconfig.get_paths()["stdlib"]
 PURELIB = sysconfig.get_paths()["purelib"]
 
@@ -124,8 +126,8 @@ def _installation_files():
     return {
         "stdlib-module": os.path.join(STDLIB, "os.py"),
         "extradite-itself": os.path.join(package, "_proxy.py"),
-        "own-package": os.path.join(HERE, "xtd_hostile", "__init__.py"),
-        "syscall-table": os.path.join(HERE, "xtd_syscalls.py"),
+        "own-package": os.path.join(HOSTILE, "hostile", "__init__.py"),
+        "syscall-table": os.path.join(HOSTILE, "syscalls.py"),
     }
 
 
@@ -154,7 +156,7 @@ def test_planting_code_in_the_installation_is_refused(spawn, profile, where):
         # a .pth file would run code in every later interpreter
         "site-packages-pth": os.path.join(PURELIB, "xtd_planted.pth"),
         "extradite-package": os.path.join(package, "xtd_planted.py"),
-        "own-package": os.path.join(HERE, "xtd_hostile", "xtd_planted.py"),
+        "own-package": os.path.join(HOSTILE, "hostile", "xtd_planted.py"),
     }[where]
     assert not os.path.exists(path)
     attacker = spawn(TARGET, profile)()
@@ -171,7 +173,7 @@ def test_planting_code_in_the_installation_is_refused(spawn, profile, where):
 @pytest.mark.parametrize("profile", CONFINED)
 def test_reading_from_sys_path_after_load(spawn, profile):
     # strict allows no open once the target is loaded; the others grant sys.path
-    path = os.path.join(HERE, "xtd_syscalls.py")
+    path = os.path.join(HERE, "xtd_checks.py")
     attacker = spawn(TARGET, profile)()
     if profile == "strict":
         with pytest.raises(PermissionError) as info:
@@ -212,7 +214,7 @@ def test_late_import_of_an_extension_with_a_shared_library(spawn, profile):
 
 
 def test_strict_allows_opens_during_the_import(spawn):
-    loaded = spawn("xtd_hostile.reads_at_import:Loaded", "strict")()
+    loaded = spawn("extradite._selftest.hostile.reads_at_import:Loaded", "strict")()
     assert loaded.stdlib_bytes_at_import() == os.path.getsize(os.__file__)
     with pytest.raises(PermissionError) as info:
         loaded.read_now(os.__file__)

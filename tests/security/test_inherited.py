@@ -7,7 +7,7 @@ import pytest
 
 from xtd_checks import CONFINED, assert_remote
 
-TARGET = "xtd_hostile.inherited:Snoop"
+TARGET = "extradite._selftest.hostile.inherited:Snoop"
 
 
 @pytest.mark.parametrize("profile", CONFINED)

@@ -8,9 +8,9 @@ import pytest
 
 import extradite
 from xtd_checks import CONFINED, assert_dead, assert_violation, child_pid, needs_syscall_table
-from xtd_syscalls import TRAPPED
+from extradite._selftest.syscalls import TRAPPED
 
-TARGET = "xtd_hostile.kernel:KernelAttacker"
+TARGET = "extradite._selftest.hostile.kernel:KernelAttacker"
 
 pytestmark = needs_syscall_table
 
@@ -40,7 +40,7 @@ def test_trap_from_another_thread(spawn, syscall):
 
 def test_trap_at_import_comes_out_of_extradite(spawn):
     with pytest.raises(extradite.ExtraditeSandboxViolation) as info:
-        spawn("xtd_hostile.ptrace_at_import:Anything")
+        spawn("extradite._selftest.hostile.ptrace_at_import:Anything")
     assert_violation(info, "ptrace", "default")
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from xtd_checks import CONFINED, assert_remote
 
-TARGET = "xtd_hostile.network:NetAttacker"
+TARGET = "extradite._selftest.hostile.network:NetAttacker"
 NO_NETWORK = ("strict", "default")
 
 
@@ -102,5 +102,5 @@ def test_name_service_files(spawn, profile, path):
 def test_socket_at_import_fails_the_load(spawn, profile):
     # the sandbox is up before the target's first line runs
     with pytest.raises(PermissionError) as info:
-        spawn("xtd_hostile.socket_at_import:Anything", profile)
+        spawn("extradite._selftest.hostile.socket_at_import:Anything", profile)
     assert_remote(info)

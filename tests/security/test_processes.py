@@ -12,7 +12,7 @@ from xtd_checks import CONFINED, assert_dead, assert_remote, assert_violation, c
 from xtd_checks import needs_syscall_table
 from xtd_support import tracer_pid
 
-TARGET = "xtd_hostile.processes:ProcessAttacker"
+TARGET = "extradite._selftest.hostile.processes:ProcessAttacker"
 
 
 @pytest.mark.parametrize("profile", CONFINED)
@@ -29,7 +29,7 @@ def test_new_processes_are_refused(spawn, profile, method):
 
 def test_fork_at_import_fails_the_load(spawn):
     with pytest.raises(PermissionError) as info:
-        spawn("xtd_hostile.fork_at_import:Anything")
+        spawn("extradite._selftest.hostile.fork_at_import:Anything")
     assert_remote(info)
 
 

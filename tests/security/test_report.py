@@ -6,7 +6,7 @@ import pytest
 import extradite
 from xtd_checks import CONFINED, landlock_available, user_namespaces_refused
 
-TARGET = "xtd_hostile.network:NetAttacker"
+TARGET = "extradite._selftest.hostile.network:NetAttacker"
 
 
 @pytest.mark.parametrize("profile", CONFINED)

@@ -8,7 +8,7 @@ import pytest
 import extradite
 from xtd_checks import assert_dead, assert_remote, child_pid
 
-TARGET = "xtd_hostile.resources:Hog"
+TARGET = "extradite._selftest.hostile.resources:Hog"
 TIMEOUT = 1.5
 
 

@@ -11,7 +11,7 @@ import extradite
 from extradite import _core
 from xtd_checks import CONFINED
 
-TARGET = "xtd_hostile.smuggle:Smuggler"
+TARGET = "extradite._selftest.hostile.smuggle:Smuggler"
 
 
 @pytest.fixture
@@ -68,4 +68,4 @@ def test_error_type_names_a_module_the_parent_does_not_import(spawn):
         smuggler.raise_bait()
     assert type(info.value) is extradite.ExtraditeRemoteError
     assert "bait" in info.value.remote_type_name
-    assert "xtd_hostile.bait" not in sys.modules
+    assert "extradite._selftest.hostile.bait" not in sys.modules

@@ -8,14 +8,14 @@ import pytest
 
 import extradite
 from xtd_support import gone
-from xtd_syscalls import MACHINE, NR
+from extradite._selftest.syscalls import MACHINE, NR
 
 CONFINED = ("strict", "default", "network")
 # No hostile call may hang the suite: tests that do not test timeouts get this.
 BACKSTOP_TIMEOUT = 60.0
 
 needs_syscall_table = pytest.mark.skipif(
-    not NR, reason=f"xtd_syscalls.py has no syscall numbers for {MACHINE}"
+    not NR, reason=f"extradite/_selftest/syscalls.py has no syscall numbers for {MACHINE}"
 )
 x86_64_only = pytest.mark.skipif(
     MACHINE != "x86_64", reason=f"x32 and the i386 int 0x80 entry exist only on x86_64, not {MACHINE}"

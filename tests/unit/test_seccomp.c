@@ -979,6 +979,69 @@ static void test_violation_frame_bytes(void **state)
         assert_int_equal(ex_violation_frame(101, NULL, 25), 0);
 }
 
+
+/* learn mode's classification (learn.c): which group's rules allow a call
+ * with these arguments; argument rules decide, not just the name. */
+static void test_groups_allowing(void **state)
+{
+        (void)state;
+        pid_t self = getpid();
+        uint64_t ro[6] = {(uint64_t)AT_FDCWD, 0, O_RDONLY, 0, 0, 0};
+        uint64_t rw[6] = {(uint64_t)AT_FDCWD, 0, O_RDWR | O_CREAT, 0, 0, 0};
+        uint64_t inet[6] = {AF_INET, SOCK_STREAM, 0, 0, 0, 0};
+        uint64_t unix_[6] = {AF_UNIX, SOCK_STREAM, 0, 0, 0, 0};
+        uint64_t thread[6] = {CLONE_VM | CLONE_FS | CLONE_FILES |
+                                      CLONE_SIGHAND | CLONE_THREAD |
+                                      CLONE_SYSVSEM,
+                              0, 0, 0, 0, 0};
+        uint64_t fork_[6] = {SIGCHLD, 0, 0, 0, 0, 0};
+        uint64_t kill_self[6] = {(uint64_t)self, SIGTERM, 0, 0, 0, 0};
+        uint64_t kill_other[6] = {1, SIGTERM, 0, 0, 0, 0};
+        uint64_t none[6] = {0};
+
+        assert_int_equal(ex_seccomp_groups_allowing(SYS_openat, ro, self),
+                         EX_GROUP_FILES_READ | EX_GROUP_FILES_WRITE);
+        assert_int_equal(ex_seccomp_groups_allowing(SYS_openat, rw, self),
+                         EX_GROUP_FILES_WRITE);
+        assert_int_equal(ex_seccomp_groups_allowing(SYS_socket, inet, self),
+                         EX_GROUP_NETWORK);
+        assert_int_equal(ex_seccomp_groups_allowing(SYS_socket, unix_, self),
+                         0);
+        assert_int_equal(ex_seccomp_groups_allowing(SYS_clone, thread, self),
+                         EX_GROUP_THREADS);
+        assert_int_equal(ex_seccomp_groups_allowing(SYS_clone, fork_, self),
+                         0);
+        assert_int_equal(ex_seccomp_groups_allowing(SYS_kill, kill_self, self),
+                         EX_GROUP_CORE);
+        assert_int_equal(ex_seccomp_groups_allowing(SYS_kill, kill_other,
+                                                    self),
+                         0);
+        assert_int_equal(ex_seccomp_groups_allowing(SYS_fdatasync, none, self),
+                         EX_GROUP_FILES_WRITE);
+        assert_int_equal(ex_seccomp_groups_allowing(SYS_ptrace, none, self),
+                         0);
+        assert_int_equal(ex_seccomp_groups_allowing(-1, none, self), 0);
+}
+
+/* The learn filter builds for every group set a profile may name, and
+ * still refuses to let `allow` override a trap. */
+static void test_learn_filter_builds(void **state)
+{
+        (void)state;
+        scmp_filter_ctx ctx = NULL;
+        int ptrace_nr = SYS_ptrace;
+
+        assert_int_equal(ex_seccomp_build_learn(EX_GROUP_ALL, NULL, 0,
+                                                getpid(), &ctx),
+                         0);
+        seccomp_release(ctx);
+        ctx = NULL;
+        assert_int_equal(ex_seccomp_build_learn(EX_GROUP_CORE, &ptrace_nr, 1,
+                                                getpid(), &ctx),
+                         -EPERM);
+        assert_null(ctx);
+}
+
 int main(void)
 {
         static const struct CMUnitTest fixed[] = {
@@ -992,6 +1055,8 @@ int main(void)
                 cmocka_unit_test(test_group_names),
                 cmocka_unit_test(test_syscall_names),
                 cmocka_unit_test(test_violation_frame_bytes),
+                cmocka_unit_test(test_groups_allowing),
+                cmocka_unit_test(test_learn_filter_builds),
         };
         /* one cmocka test per table row, named after it */
         struct CMUnitTest tests[ARRAY_SIZE(fixed) + ARRAY_SIZE(cases)];

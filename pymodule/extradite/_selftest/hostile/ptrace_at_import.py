@@ -1,7 +1,7 @@
 """Calls ptrace while being imported: the violation must come out of
 extradite() itself."""
 
-from xtd_syscalls import PTRACE_TRACEME
+from ..syscalls import PTRACE_TRACEME
 
 from ._common import named_syscall
 

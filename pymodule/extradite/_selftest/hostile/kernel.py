@@ -3,7 +3,7 @@ the sandbox promises."""
 
 import threading
 
-from xtd_syscalls import TRAPPED
+from ..syscalls import TRAPPED
 
 from ._common import Base, named_syscall
 

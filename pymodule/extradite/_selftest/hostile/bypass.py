@@ -5,7 +5,7 @@ import ctypes
 import mmap
 import signal
 
-from xtd_syscalls import NR, PTRACE_TRACEME, X32_SYSCALL_BIT
+from ..syscalls import NR, PTRACE_TRACEME, X32_SYSCALL_BIT
 
 from ._common import Base, named_syscall, raw_syscall
 

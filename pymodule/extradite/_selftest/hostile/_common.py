@@ -3,7 +3,7 @@
 import ctypes
 import os
 
-from xtd_syscalls import NR
+from ..syscalls import NR
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _syscall = _libc.syscall

@@ -37,7 +37,7 @@ class BaitError(Exception):
 
 
 # The parent must not import a module named by the child to rebuild an error.
-BaitError.__module__ = "xtd_hostile.bait"
+BaitError.__module__ = "extradite._selftest.hostile.bait"
 BaitError.__qualname__ = BaitError.__name__ = "Bait"
 
 

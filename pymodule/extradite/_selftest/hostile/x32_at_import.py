@@ -1,6 +1,6 @@
 """Makes an x32-ABI syscall while being imported (x86_64 only)."""
 
-from xtd_syscalls import NR, X32_SYSCALL_BIT
+from ..syscalls import NR, X32_SYSCALL_BIT
 
 from ._common import raw_syscall
 

@@ -1,0 +1,280 @@
+"""The hostile corpus: escape attempts, and what a profile should do to each.
+
+Every attempt is a method of one of the hostile classes in hostile/ (run
+only in a child, never imported here), with its arguments and a rule that
+says, from the profile, whether the attempt should trap (the child is
+killed and reported), be refused (an errno, PermissionError, MemoryError)
+or go through. `python -m extradite selftest` runs them against a profile;
+tests/security/test_corpus.py runs them against every confined built-in,
+and the other tests there use the same hostile classes with finer checks.
+"""
+
+import errno
+import os
+import platform
+
+from .. import _sandbox
+from .syscalls import NR, TRAPPED
+
+HOSTILE = "extradite._selftest.hostile"
+
+TRAP = "trapped"
+REFUSE = "refused"
+ENOSYS = "enosys"
+ALLOW = "allowed"
+
+TIOCSTI = 0x5412  # pushes bytes into a terminal's input queue
+
+
+class Profile:
+    """What the rules need to know of a profile: its tables as written,
+    and its Landlock grants as expanded for the hostile package."""
+
+    def __init__(self, tables, landlock_paths):
+        self.seccomp = tables["seccomp"]["enabled"]
+        self.groups = set(tables["seccomp"]["groups"]) if self.seccomp else set()
+        self.allow = set(tables["seccomp"]["allow"])
+        self.files_after_load = tables["seccomp"]["files_after_load"] or not self.seccomp
+        self.landlock = tables["landlock"]["enabled"]
+        self.read = [os.path.realpath(p) for p in landlock_paths["read"]]
+        self.write = [os.path.realpath(p) for p in landlock_paths["write"]]
+        self.namespaces = set(tables["namespaces"]["enabled"])
+        self.address_space = _sandbox._size("", "", tables["limits"]["address_space"])
+        self.ctx = {}  # the run's paths and port (runner.py)
+
+    def has(self, group):
+        return not self.seccomp or group in self.groups
+
+    def may_read(self, path):
+        """Once loaded (every attempt runs then): strict opens nothing."""
+        return self.files_after_load and (
+            not self.landlock or _under(os.path.realpath(path), self.read + self.write))
+
+    def may_write(self, path):
+        return self.has("files_write") and (
+            not self.landlock or _under(os.path.realpath(path), self.write))
+
+
+def _under(path, grants):
+    return any(path == g or path.startswith(g.rstrip("/") + "/") for g in grants)
+
+
+class Attempt:
+    """name: short and unique; target: 'module:Class' under hostile/;
+    args(ctx): the method's arguments; expect(profile): TRAP, REFUSE,
+    ENOSYS or ALLOW; outcome(result): how a normal return reads (default:
+    it went through); safe: harmless even where the profile allows it (if
+    not, it is not run there)."""
+
+    def __init__(self, name, what, target, method, args=(), expect=None,
+                 outcome=None, safe=True, cleanup=None):
+        self.name = name
+        self.what = what
+        self.target = f"{HOSTILE}.{target}"
+        self.method = method
+        self.args = args if callable(args) else (lambda ctx, a=tuple(args): a)
+        self.expect = expect
+        self.outcome = outcome or (lambda result: (ALLOW, repr(result)[:40]))
+        self.safe = safe
+        self.cleanup = cleanup
+
+
+def _raw(result):
+    """A raw syscall's (return value, errno)."""
+    ret, err = result
+    if ret == -1 and err == errno.ENOSYS:
+        return ENOSYS, "ENOSYS"
+    if ret == -1 and err in (errno.EPERM, errno.EACCES):
+        return REFUSE, errno.errorcode[err]
+    return ALLOW, f"returned {ret}" + (f", {errno.errorcode.get(err, err)}" if ret == -1 else "")
+
+
+def _errno_only(result):
+    return _raw((-1 if result else 0, result))
+
+
+def _trap(p):
+    return TRAP if p.seccomp else ALLOW
+
+
+def _seccomp_refuses(p):
+    return REFUSE if p.seccomp else ALLOW
+
+
+def _nothing_found(result):
+    return (ALLOW, f"found {result!r}"[:40]) if result else (REFUSE, "nothing found")
+
+
+def _kernel():
+    out = []
+    for name in sorted(TRAPPED):
+        out.append(Attempt(
+            f"kernel/{name}", f"call {name} (harmless arguments)", "kernel:KernelAttacker",
+            "trap", (name,), _trap, _raw,
+            # let through, ptrace(TRACEME) would make the caller our tracee
+            safe=name not in ("ptrace", "personality", "unshare", "userfaultfd")))
+    out.append(Attempt(
+        "kernel/ptrace-from-thread", "call ptrace from a second thread",
+        "kernel:KernelAttacker", "trap_in_thread", ("ptrace",), _trap, _raw, safe=False))
+    out.append(Attempt(
+        "kernel/clone3", "clone3 (its flags are out of the filter's reach)",
+        "kernel:KernelAttacker", "clone3", (), lambda p: ENOSYS if p.seccomp else ALLOW,
+        _errno_only))
+    return out
+
+
+def _files():
+    reads = {
+        "/etc/shadow": "/etc/shadow",
+        "/etc/passwd": "/etc/passwd",
+        "parent's file": "{secret}",
+        "/proc/self/root": "/proc/self/root/etc/passwd",
+    }
+    out = []
+    for label, path in reads.items():
+        out.append(Attempt(
+            f"files/read {label}", f"read {path}", "files:FileAttacker", "read",
+            lambda ctx, path=path: (path.format(**ctx),),
+            lambda p, path=path: ALLOW if p.may_read(
+                "/etc/passwd" if path.startswith("/proc/self/root") else
+                path.format(**p.ctx)) else REFUSE))
+    out += [
+        Attempt("files/listdir /", "list the root directory", "files:FileAttacker",
+                "listdir", ("/",), lambda p: ALLOW if p.may_read("/") else REFUSE),
+        Attempt("files/write new", "create a file in the parent's temp dir",
+                "files:FileAttacker", "write",
+                lambda ctx: (os.path.join(ctx["tmp"], "dropped"), b"x"),
+                lambda p: ALLOW if p.may_write(os.path.join(p.ctx["tmp"], "x")) else REFUSE),
+        Attempt("files/overwrite", "overwrite the parent's file", "files:FileAttacker",
+                "write", lambda ctx: (ctx["secret"], b"clobbered"),
+                lambda p: ALLOW if p.may_write(os.path.join(p.ctx["tmp"], "x")) else REFUSE),
+    ]
+    mutations = {
+        "mkdir": lambda ctx: (os.path.join(ctx["tmp"], "newdir"),),
+        "unlink": lambda ctx: (ctx["victim"],),
+        "rename": lambda ctx: (ctx["victim"], os.path.join(ctx["tmp"], "moved")),
+        "symlink": lambda ctx: ("/etc/shadow", os.path.join(ctx["tmp"], "link")),
+        "link": lambda ctx: (ctx["secret"], os.path.join(ctx["tmp"], "hard")),
+        "chmod": lambda ctx: (ctx["secret"], 0o777),
+        "truncate": lambda ctx: (ctx["secret"], 0),
+    }
+    for method, args in mutations.items():
+        out.append(Attempt(
+            f"files/{method}", f"{method} in the parent's temp dir", "files:FileAttacker",
+            method, args, lambda p: ALLOW if p.may_write(os.path.join(p.ctx["tmp"], "x")) else REFUSE))
+    installed = {
+        "stdlib os.py": lambda ctx: (os.__file__,),
+        "extradite": lambda ctx: (os.path.join(ctx["package"], "_proxy.py"),),
+    }
+    for label, args in installed.items():
+        out.append(Attempt(
+            f"files/open-rw {label}", f"open {label} for writing (writes nothing)",
+            "files:FileAttacker", "open_rw", args,
+            lambda p, args=args: ALLOW if p.may_write(
+                args({"package": _package()})[0]) else REFUSE))
+    out.append(Attempt(
+        "files/plant in extradite", "create a module inside extradite's package",
+        "files:FileAttacker", "create",
+        lambda ctx: (os.path.join(ctx["package"], "xtd_planted.py"),),
+        lambda p: ALLOW if p.may_write(os.path.join(_package(), "x")) else REFUSE,
+        cleanup=lambda ctx: _unlink(os.path.join(ctx["package"], "xtd_planted.py"))))
+    out.append(Attempt(
+        "files/read after load", "read a file of sys.path once loaded",
+        "files:FileAttacker", "read", lambda ctx: (os.path.join(ctx["package"], "__init__.py"),),
+        lambda p: ALLOW if p.may_read(_package()) else REFUSE))
+    return out
+
+
+def _network():
+    def sockets(p):
+        return ALLOW if p.has("network") else REFUSE
+
+    def reach(p):
+        return ALLOW if p.has("network") and "net" not in p.namespaces else REFUSE
+
+    return [
+        Attempt("network/tcp socket", "create an AF_INET socket", "network:NetAttacker",
+                "tcp_socket", (), sockets),
+        Attempt("network/connect", "connect to the parent's 127.0.0.1 listener",
+                "network:NetAttacker", "connect",
+                lambda ctx: ("127.0.0.1", ctx["port"], b"selftest"), reach),
+        Attempt("network/unix socket", "create an AF_UNIX socket", "network:NetAttacker",
+                "unix_socket", (), _seccomp_refuses),
+        Attempt("network/netlink socket", "create an AF_NETLINK socket",
+                "network:NetAttacker", "netlink_socket", (), _seccomp_refuses),
+        Attempt("network/packet socket", "create an AF_PACKET socket",
+                "network:NetAttacker", "packet_socket", (), _seccomp_refuses),
+    ]
+
+
+def _processes():
+    return [
+        Attempt("processes/fork", "fork", "processes:ProcessAttacker", "fork", (),
+                _seccomp_refuses),
+        Attempt("processes/execv", "replace itself with /bin/true",
+                "processes:ProcessAttacker", "execv", (), _seccomp_refuses, safe=False),
+        Attempt("processes/subprocess", "run /bin/true", "processes:ProcessAttacker",
+                "run", (), _seccomp_refuses),
+        Attempt("processes/posix_spawn", "posix_spawn /bin/true",
+                "processes:ProcessAttacker", "posix_spawn", (), _seccomp_refuses),
+        Attempt("processes/signal parent", "send signal 0 to the parent",
+                "processes:ProcessAttacker", "kill_parent", (0,), _seccomp_refuses),
+        Attempt("processes/ptrace parent", "PTRACE_SEIZE the parent",
+                "processes:ProcessAttacker", "seize_parent", (), _trap, _raw, safe=False),
+        Attempt("processes/fork bomb", "fork 16 times", "resources:Hog", "fork_bomb", (),
+                _seccomp_refuses),
+    ]
+
+
+def _bypass():
+    out = [
+        Attempt("bypass/ioctl high bits", "TIOCSTI with bit 32 set (low-32 compare)",
+                "bypass:BypassAttacker", "ioctl", (0, (1 << 32) | TIOCSTI),
+                _seccomp_refuses, _errno_only),
+        # rt_sigaction(SIGSYS) is refused, so the ptrace is never reached
+        Attempt("bypass/SIGSYS ignored", "ignore SIGSYS, then call ptrace",
+                "bypass:BypassAttacker", "ptrace_with_sigsys_ignored", (),
+                _seccomp_refuses, _raw, safe=False),
+    ]
+    if platform.machine() == "x86_64" and NR:
+        out += [
+            Attempt("bypass/x32 getpid", "getpid through the x32 ABI",
+                    "bypass:BypassAttacker", "x32", ("getpid",), _trap, _raw),
+            Attempt("bypass/int 0x80", "getpid through the i386 entry",
+                    "bypass:BypassAttacker", "int80", (), _trap,
+                    lambda r: (ALLOW, f"returned {r}")),
+        ]
+    return out
+
+
+def _inherited():
+    return [
+        Attempt("inherited/fds", "look for inherited fds 4..1024", "inherited:Snoop",
+                "open_fds_between", (4, 1024), lambda p: REFUSE, _nothing_found),
+        Attempt("inherited/environment", "look for the parent's environment",
+                "inherited:Snoop", "environ", (), lambda p: REFUSE,
+                lambda env: _nothing_found(
+                    [k for k in env if k == "EXTRADITE_SELFTEST_SECRET"])),
+        Attempt("inherited/parent environ", "read the parent's /proc/PID/environ",
+                "inherited:Snoop", "read", lambda ctx: (f"/proc/{os.getpid()}/environ",),
+                lambda p: ALLOW if p.may_read("/proc/1") else REFUSE),
+        Attempt("resources/8 GiB", "allocate 8 GiB", "resources:Hog", "allocate",
+                (8 << 30,), lambda p: REFUSE if 0 < p.address_space < 8 << 30 else ALLOW,
+                safe=False),
+    ]
+
+
+def _package():
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def attempts():
+    """Every attempt, in the order the table prints them."""
+    return [*_kernel(), *_files(), *_network(), *_processes(), *_bypass(), *_inherited()]
