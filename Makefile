@@ -18,7 +18,7 @@ OTHER_PYTHONS := $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3 \
 
 SOURCES := $(wildcard meson.build meson.options pyproject.toml */meson.build \
 	protocol/*.[ch] sandbox/*.[ch] supervisor/*.[ch] pymodule/*.[ch] \
-	pymodule/meson.build pymodule/extradite/*.py policies/*)
+	pymodule/meson.build pymodule/extradite/*.py pymodule/extradite/demo/*.py policies/*)
 
 .PHONY: all demo test unit pytest other-pythons bench deps install clean
 
