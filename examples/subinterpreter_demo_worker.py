@@ -47,6 +47,7 @@ def through_extradite(params):
             ),
             "snapshots_taken": workload.snapshots_taken,
             "sandbox": _sandbox_summary(Workload.sandbox_report()),
+            "child_pid": Workload.__extradite_session__.pid,
             "module_loaded_here": TARGET_MODULE in sys.modules,
             "readline_loaded_here": "readline" in sys.modules,
         }

@@ -217,12 +217,11 @@ def phase_two(subinterpreters, jobs, expected):
         ]
         snap = result["snapshot"]
         print(
-            f"  subinterpreter {i}: checksum {result['checksum']}, "
-            f"history {snap['history_length']} entries "
-            f"{snap['first_entry']!r}..{snap['last_entry']!r}, "
-            f"delimiters {snap['completer_delims']!r}, digest {snap['digest'][:12]}, "
-            f"sandbox {result['sandbox']['profile']!r} "
-            f"({'+'.join(result['sandbox']['confinement']) or 'none'})"
+            f"  subinterpreter {i}: checksum {result['checksum']}, history "
+            f"{snap['first_entry']!r}..{snap['last_entry']!r} ({snap['history_length']}), "
+            f"delimiters {snap['completer_delims']!r}, child pid {result['child_pid']} "
+            f"({result['sandbox']['profile']}: "
+            f"{'+'.join(result['sandbox']['confinement']) or 'unconfined'})"
         )
         if mismatched:
             for key in mismatched:
@@ -231,9 +230,13 @@ def phase_two(subinterpreters, jobs, expected):
             print(f"    loaded in the subinterpreter after all: {', '.join(leaked)}")
         else:
             matched += 1
-    ok = matched == len(jobs)
+    pids = {result["child_pid"] for result, error in outcomes if error is None}
+    separate = len(pids) == len(jobs) and os.getpid() not in pids
+    ok = matched == len(jobs) and separate
     print(f"  -> {matched} of {len(jobs)} match the values computed in the main interpreter"
           f" ({elapsed:.2f} s for the phase)")
+    if not separate:
+        print(f"  -> expected {len(jobs)} distinct child processes, got pids {sorted(pids)}")
     return ok
 
 
