@@ -66,10 +66,13 @@ PHASES = {"direct": import_directly, "extradite": through_extradite}
 
 
 def main(phase, params_json, result_fd):
-    """Run one phase and write {"ok": result} or {"error": text} to result_fd."""
+    """Run one phase and write {"ok": result} or {"error": text} to result_fd
+    (left open)."""
     try:
         reply = {"ok": PHASES[phase](json.loads(params_json))}
     except BaseException as exc:  # reported to the main interpreter, not lost
         reply = {"error": f"{type(exc).__name__}: {exc}"}
-    with os.fdopen(result_fd, "w", encoding="utf-8") as out:
+    # The main interpreter owns the pipe and closes it; a reply is far
+    # smaller than a pipe's buffer, so this write does not wait for a reader.
+    with os.fdopen(result_fd, "w", encoding="utf-8", closefd=False) as out:
         json.dump(reply, out)

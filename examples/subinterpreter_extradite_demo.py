@@ -90,7 +90,10 @@ class Subinterpreters:
                 interp.close()
             return None
         low = self._low
-        iid = low.create(isolated=True) if self.api == "_xxsubinterpreters" else low.create("isolated")
+        if self.api == "_xxsubinterpreters":  # 3.12
+            iid = low.create(isolated=True)
+        else:
+            iid = low.create("isolated")
         run_failed = getattr(low, "RunFailedError", ())  # 3.12 raises it
         try:
             self._check_own_gil(iid)
@@ -115,10 +118,12 @@ def run_phase(subinterpreters, phase, jobs):
             variables = {
                 "PHASE": phase,
                 "PARAMS": json.dumps(params),
-                "RESULT_FD": write_end,  # the worker closes it
+                "RESULT_FD": write_end,  # written to, left open
                 "SYS_PATH": json.dumps([p for p in sys.path if isinstance(p, str)]),
             }
             failure = subinterpreters.run(BOOT, variables)
+            os.close(write_end)  # the reader then sees EOF, whatever happened
+            write_end = None
             with os.fdopen(read_end, encoding="utf-8") as pipe:
                 read_end = None
                 text = pipe.read()
@@ -132,8 +137,9 @@ def run_phase(subinterpreters, phase, jobs):
         except Exception as exc:
             outcomes[i] = (None, f"{type(exc).__name__}: {exc}")
         finally:
-            if read_end is not None:
-                os.close(read_end)
+            for fd in (read_end, write_end):
+                if fd is not None:
+                    os.close(fd)
 
     threads = [threading.Thread(target=work, args=(i, p)) for i, p in enumerate(jobs)]
     for t in threads:
@@ -243,8 +249,9 @@ def phase_two(subinterpreters, jobs, expected):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=4, help="subinterpreters (default 4)")
-    parser.add_argument("--items", type=int, default=6, help="history entries and scores per worker")
-    parser.add_argument("--rounds", type=int, default=10_000, help="PBKDF2 rounds per score")
+    parser.add_argument("--items", type=int, default=6,
+                        help="history entries and scores per worker (default 6)")
+    parser.add_argument("--rounds", type=int, default=10_000, help="PBKDF2 rounds per score (default 10000)")
     args = parser.parse_args(argv)
     if args.workers < 1 or args.items < 1 or args.rounds < 1:
         parser.error("--workers, --items and --rounds must be >= 1")

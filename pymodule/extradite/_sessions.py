@@ -6,6 +6,11 @@ session is reference-counted by the proxy classes loaded into it; it stops
 when the last one is closed, or share_keepalive_seconds after that when
 set. The child itself, its channel and its sandbox are the C core's
 (_core.Session); this file only keeps the books.
+
+All of it is per interpreter: each subinterpreter imports its own copy of
+this module, so share_keys, keep-alive timers and the exit hook cover the
+sessions of the interpreter that made them, and two subinterpreters using
+the same share_key get two children.
 """
 
 import atexit
