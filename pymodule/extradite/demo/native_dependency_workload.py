@@ -78,7 +78,6 @@ class NativeDependencyWorkload:
         _check_count(item_count)
         saved_delimiters = readline.get_completer_delims()
         readline.set_completer_delims(SNAPSHOT_DELIMITERS)
-        readline.parse_and_bind("tab: complete")
         try:
             readline.clear_history()
             for index in range(start_index, start_index + item_count):
