@@ -19,14 +19,34 @@ OTHER_PYTHONS := $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3 \
 SOURCES := $(wildcard meson.build meson.options pyproject.toml */meson.build \
 	protocol/*.[ch] sandbox/*.[ch] supervisor/*.[ch] pymodule/*.[ch] \
 	pymodule/meson.build pymodule/extradite/*.py pymodule/extradite/_selftest/*.py \
-	pymodule/extradite/_selftest/hostile/*.py policies/*)
+	pymodule/extradite/_selftest/hostile/*.py pymodule/extradite/demo/*.py policies/*)
 
-.PHONY: all demo test unit pytest other-pythons bench deps install clean
+# The subinterpreter demo needs Python 3.12+: PYTHON if it is one, else the
+# newest 3.12+ of OTHER_PYTHONS (empty when there is none). Evaluated only
+# when used.
+SUBINTERP_PYTHON = $(shell for py in $(PYTHON) $$(printf '%s\n' $(OTHER_PYTHONS) | sort -rV); do \
+	$$py -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$py; break; }; \
+	done)
+
+.PHONY: all demo demo-subinterpreters test unit pytest other-pythons bench deps install clean
 
 all: install
 
 demo: install
 	$(VPY) examples/demo.py
+	@$(MAKE) --no-print-directory demo-subinterpreters
+
+# Builds that interpreter's venv (build/venv-X.Y) when it is not PYTHON.
+demo-subinterpreters:
+	@py="$(SUBINTERP_PYTHON)"; \
+	if [ -z "$$py" ]; then \
+		echo "No Python 3.12+ found: skipping the subinterpreter demo"; exit 0; \
+	fi; \
+	if [ "$$py" = "$(PYTHON)" ]; then venv=$(VENV); \
+	else venv=build/venv-$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); fi; \
+	$(MAKE) --no-print-directory install PYTHON=$$py VENV=$$venv && \
+	echo "== $$venv/bin/python examples/subinterpreter_extradite_demo.py" && \
+	$$venv/bin/python examples/subinterpreter_extradite_demo.py
 
 test: unit pytest other-pythons
 

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -479,8 +480,17 @@ static int add_group(scmp_filter_ctx ctx, const struct group *g,
         return 0;
 }
 
-static int build(uint32_t group_bits, const int *allow, size_t nallow,
-                 pid_t self, bool learn, scmp_filter_ctx *out)
+/* libseccomp caches what the kernel supports in process-wide variables
+ * (its api level, its `state` of supported actions and flags), filled on
+ * first use by seccomp_init, seccomp_attr_set and seccomp_rule_add without
+ * a lock. Parents build filters to check profiles (policy.c); interpreters
+ * with their own GIL (subinterpreters, 3.12+) may do so at the same time, so
+ * every build here is serialized by the one lock that spans them all: the
+ * library's state is per process, not per interpreter. */
+static pthread_mutex_t libseccomp_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int build_locked(uint32_t group_bits, const int *allow, size_t nallow,
+                        pid_t self, bool learn, scmp_filter_ctx *out)
 {
         _cleanup_filter_ scmp_filter_ctx ctx = NULL;
         struct fixed_set fixed = {.n = 0};
@@ -546,6 +556,17 @@ static int build(uint32_t group_bits, const int *allow, size_t nallow,
 
         *out = take_ptr(&ctx);
         return 0;
+}
+
+static int build(uint32_t group_bits, const int *allow, size_t nallow,
+                 pid_t self, bool learn, scmp_filter_ctx *out)
+{
+        int r;
+
+        pthread_mutex_lock(&libseccomp_lock);
+        r = build_locked(group_bits, allow, nallow, self, learn, out);
+        pthread_mutex_unlock(&libseccomp_lock);
+        return r;
 }
 
 int ex_seccomp_build(uint32_t group_bits, const int *allow, size_t nallow,

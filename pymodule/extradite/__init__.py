@@ -13,7 +13,12 @@ writes run there over a private channel::
     RemoteCounter.close()  # stop the child
 """
 
-from ._core import (
+from . import _subinterpreter_datetime
+
+# Before anything imports datetime (see the module's docstring).
+_subinterpreter_datetime.apply()
+
+from ._core import (  # noqa: E402
     ExtraditeError,
     ExtraditeModuleLeakError,
     ExtraditeProtocolError,
@@ -22,7 +27,7 @@ from ._core import (
     ExtraditeTimeoutError,
     UnsupportedInteractionError,
 )
-from ._proxy import close_extradite_session, extradite, prewarm_extradite_session
+from ._proxy import close_extradite_session, extradite, prewarm_extradite_session  # noqa: E402
 
 __all__ = [
     "extradite",

@@ -6,6 +6,11 @@ session is reference-counted by the proxy classes loaded into it; it stops
 when the last one is closed, or share_keepalive_seconds after that when
 set. The child itself, its channel and its sandbox are the C core's
 (_core.Session); this file only keeps the books.
+
+All of it is per interpreter: each subinterpreter imports its own copy of
+this module, so share_keys, keep-alive timers and the exit hook cover the
+sessions of the interpreter that made them, and two subinterpreters using
+the same share_key get two children.
 """
 
 import atexit
@@ -189,9 +194,45 @@ def _idle(entry):
 
     entry.cancel_timer()
     timer = threading.Timer(entry.keepalive, expire)
-    timer.daemon = True
+    if _daemon_threads_allowed():
+        timer.daemon = True
+    elif not _stop_idle_at_thread_shutdown():
+        _drop(entry)  # the interpreter is ending: no keep-alive
+        return
     entry.timer = timer
     timer.start()
+
+
+def _daemon_threads_allowed():
+    # Isolated subinterpreters (3.12+) refuse daemon threads.
+    allowed = getattr(threading, "_daemon_threads_allowed", None)
+    return allowed is None or allowed()
+
+
+_stop_idle_registered = []
+
+
+def _stop_idle_at_thread_shutdown():
+    """Where daemon threads are refused, a keep-alive timer is an ordinary
+    thread, and an interpreter waits for those before it runs its atexit
+    handlers: without this the timer would hold up its end for the whole
+    keep-alive time. threading's own exit hooks run before that wait.
+    False if threading is already shutting down."""
+    if not _stop_idle_registered:
+        try:
+            threading._register_atexit(_stop_idle)
+        except RuntimeError:
+            return False
+        _stop_idle_registered.append(True)
+    return True
+
+
+def _stop_idle():
+    """Stop every shared child that only waits for its keep-alive timer."""
+    with _lock:
+        for entry in list(_shared.values()):
+            if entry.timer is not None:
+                _drop(entry)
 
 
 def acquire(share_key, module, sandbox, call_timeout, keepalive, transport):
