@@ -9,7 +9,7 @@ import sys
 import time
 
 # Packages that exist only to be extradited: the parent must never import them.
-TARGET_PACKAGES = ("xtd_targets", "xtd_hostile")
+TARGET_PACKAGES = ("xtd_targets", "xtd_hostile", "xtd_robust")
 
 
 def child_pids():
