@@ -28,7 +28,7 @@ static int vet_name(void *ctx, PyObject *name)
 }
 
 int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
-                           struct ex_buf *in)
+                           struct ex_buf *in, int64_t deadline_ms)
 {
         struct ex_codec_hooks hooks;
         struct ex_buf out = {0};
@@ -75,7 +75,7 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
         Py_XDECREF(res);
         /* -EPIPE when the callback itself closed the session. */
         rh.length = (uint32_t)out.len;
-        r = ex_session_send(s, &rh, &out);
+        r = ex_session_send(s, &rh, &out, deadline_ms);
         ex_buf_free(&out);
         return r;
 }

@@ -84,14 +84,31 @@ static int become_reader(ex_session *s, unsigned long seen,
 }
 
 int ex_session_send(ex_session *s, const struct ex_frame_header *h,
-                    const struct ex_buf *payload)
+                    const struct ex_buf *payload, int64_t deadline_ms)
 {
-        int r;
+        int r, locked = 1;
 
         Py_BEGIN_ALLOW_THREADS
-        PyThread_acquire_lock(s->send_lock, WAIT_LOCK);
-        r = s->sock >= 0 ? ex_frame_send_buf(s->sock, h, payload) : -EPIPE;
-        PyThread_release_lock(s->send_lock);
+        if (deadline_ms < 0) {
+                PyThread_acquire_lock(s->send_lock, WAIT_LOCK);
+        } else {
+                /* Another thread's send may be the one stuck on a child
+                 * that stopped reading: wait for it no longer than ours. */
+                int64_t left_ms = deadline_ms - ex_now_ms();
+                locked = PyThread_acquire_lock_timed(
+                                 s->send_lock,
+                                 left_ms > 0 ? (PY_TIMEOUT_T)left_ms * 1000
+                                             : 0,
+                                 0) == PY_LOCK_ACQUIRED;
+        }
+        if (!locked) {
+                r = -ETIMEDOUT;
+        } else {
+                r = s->sock >= 0 ? ex_frame_send_buf_until(s->sock, h, payload,
+                                                           deadline_ms)
+                                 : -EPIPE;
+                PyThread_release_lock(s->send_lock);
+        }
         Py_END_ALLOW_THREADS
         return r;
 }
@@ -1006,11 +1023,11 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
         if (rel.len) {
                 struct ex_frame_header rh0 = {.length = (uint32_t)rel.len,
                                               .kind = EX_MSG_RELEASE};
-                r = ex_session_send(s, &rh0, &rel);
+                r = ex_session_send(s, &rh0, &rel, deadline);
         }
         ex_buf_free(&rel);
         if (r == 0)
-                r = ex_session_send(s, &h, payload);
+                r = ex_session_send(s, &h, payload, deadline);
 
         /* Wait for our reply; meanwhile serve what the child asks of our
          * chain (callbacks) and take its releases. */
@@ -1032,7 +1049,7 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
                         /* call_timeout bounds the whole call, callbacks
                          * included: a child flooding us with requests
                          * cannot hold this thread forever. */
-                        r = ex_session_serve_child(s, &rh, &in);
+                        r = ex_session_serve_child(s, &rh, &in, deadline);
                 } else if ((rh.kind == EX_MSG_REPLY ||
                             rh.kind == EX_MSG_ERROR) &&
                            (rh.request_id == id ||
@@ -1071,7 +1088,12 @@ int ex_session_flush(ex_session *s)
         if (rel.len && s->state == EX_SESSION_OPEN) {
                 struct ex_frame_header h = {.length = (uint32_t)rel.len,
                                             .kind = EX_MSG_RELEASE};
-                r = ex_session_send(s, &h, &rel);
+                /* Bounded like a call: a child that stopped reading
+                 * must not hold the thread dropping a proxy. */
+                r = ex_session_send(s, &h, &rel,
+                                    s->call_timeout_ms >= 0
+                                            ? ex_now_ms() + s->call_timeout_ms
+                                            : -1);
         }
         ex_buf_free(&rel);
         /* A failed send shows up as a dead child on the next request. */

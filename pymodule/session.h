@@ -135,12 +135,15 @@ PyObject *ex_session_decode(ex_session *s, struct ex_buf *in,
  * the waiting thread whose call it belongs to: run it, send the reply. 0,
  * or -errno when the channel failed (callbacks.c). */
 int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
-                           struct ex_buf *in);
+                           struct ex_buf *in, int64_t deadline_ms);
 
 /* Send one frame (GIL released inside, under send_lock). 0 or -errno;
- * -EPIPE once the channel is closed. */
+ * -EPIPE once the channel is closed, -ETIMEDOUT past deadline_ms
+ * (CLOCK_MONOTONIC milliseconds, -1: none), waiting for send_lock
+ * included; a frame cut short by it leaves the channel out of step, so
+ * the caller ends the session. */
 int ex_session_send(ex_session *s, const struct ex_frame_header *h,
-                    const struct ex_buf *payload);
+                    const struct ex_buf *payload, int64_t deadline_ms);
 
 /* Most calls in flight at once on one session (threads and nesting). */
 #define EX_MAX_IN_FLIGHT 256
