@@ -94,3 +94,29 @@ class Worker:
         if depth == at:
             _die()
         return fn(depth)
+
+    # ---- forging requests to the parent
+
+    def forge_callback(self, op, request, chain_id):
+        """Send the parent a callback request of our own making (`request`
+        is an encoded value) as part of the call `chain_id`, and return the
+        kind of its answer (REPLY 3, ERROR 4)."""
+        frame = HEADER.pack(len(request), 2, op, 0, 0x7FFF0001, chain_id) + request
+        view = memoryview(frame)
+        while view:
+            view = view[os.write(CHANNEL_FD, view):]
+        header = _read_exact(HEADER.size)
+        length, kind, _, _, request_id, _ = HEADER.unpack(header)
+        _read_exact(length)
+        assert request_id == 0x7FFF0001
+        return kind
+
+
+def _read_exact(n):
+    data = b""
+    while len(data) < n:
+        chunk = os.read(CHANNEL_FD, n - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
