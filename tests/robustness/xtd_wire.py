@@ -39,6 +39,14 @@ class Backref(int):
     """An object the parent owns."""
 
 
+class Pairs(list):
+    """A dict given as (key, value) pairs: keys need not be hashable here."""
+
+
+class Items(list):
+    """A set given as a list: items need not be hashable here."""
+
+
 def _tag(name):
     return bytes([T[name]])
 
@@ -79,6 +87,10 @@ def encode(v):
         return _tag("HANDLE") + struct.pack("<Q", v)
     if isinstance(v, Backref):
         return _tag("BACKREF") + struct.pack("<Q", v)
+    if isinstance(v, Pairs):
+        return _tag("DICT") + struct.pack("<I", len(v)) + b"".join(encode(a) + encode(b) for a, b in v)
+    if isinstance(v, Items):
+        return _tag("SET") + struct.pack("<I", len(v)) + b"".join(map(encode, v))
     if isinstance(v, int):
         if -(2**63) <= v < 2**63:
             return _tag("INT") + struct.pack("<q", v)
