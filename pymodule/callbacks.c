@@ -60,7 +60,9 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
                 PyErr_SetString(s->st->UnsupportedInteractionError,
                                 "extradite: the child may only use objects "
                                 "it was given by handle");
-        else if (req && s->nwaiting > EX_MAX_NESTING)
+        /* The nesting of this thread's chain: other threads' calls in
+         * flight are not part of it (the child enforces its own limit). */
+        else if (req && ex_session_thread_depth(s) > EX_MAX_NESTING)
                 PyErr_Format(s->st->UnsupportedInteractionError,
                              "extradite: calls and callbacks nested deeper "
                              "than %d",

@@ -858,6 +858,16 @@ static int waiting_on(ex_session *s, uint32_t id)
         return 0;
 }
 
+size_t ex_session_thread_depth(ex_session *s)
+{
+        unsigned long me = PyThread_get_thread_ident();
+        size_t n = 0;
+
+        for (size_t i = 0; i < s->nwaiting; i++)
+                n += s->waiting_thread[i] == me;
+        return n;
+}
+
 static int wait_register(ex_session *s, uint32_t id)
 {
         if (s->nwaiting >= EX_MAX_IN_FLIGHT) {
@@ -870,13 +880,23 @@ static int wait_register(ex_session *s, uint32_t id)
         if (s->nwaiting == s->capwaiting) {
                 size_t cap = s->capwaiting ? s->capwaiting * 2 : 8;
                 void *nv = PyMem_Realloc(s->waiting, cap * sizeof(*s->waiting));
+                void *nt;
+
                 if (!nv) {
                         PyErr_NoMemory();
                         return -1;
                 }
                 s->waiting = nv;
+                nt = PyMem_Realloc(s->waiting_thread,
+                                   cap * sizeof(*s->waiting_thread));
+                if (!nt) {
+                        PyErr_NoMemory();
+                        return -1;
+                }
+                s->waiting_thread = nt;
                 s->capwaiting = cap;
         }
+        s->waiting_thread[s->nwaiting] = PyThread_get_thread_ident();
         s->waiting[s->nwaiting++] = id;
         return 0;
 }
@@ -887,6 +907,7 @@ static void wait_unregister(ex_session *s, uint32_t id)
         for (size_t i = 0; i < s->nwaiting; i++)
                 if (s->waiting[i] == id) {
                         s->waiting[i] = s->waiting[--s->nwaiting];
+                        s->waiting_thread[i] = s->waiting_thread[s->nwaiting];
                         break;
                 }
         for (size_t i = 0; i < s->nstash; i++)
@@ -1446,6 +1467,7 @@ static void session_dealloc(ex_session *s)
                 ex_buf_free(&s->stash[i].in);
         PyMem_Free(s->stash);
         PyMem_Free(s->waiting);
+        PyMem_Free(s->waiting_thread);
         ex_map_free(&s->proxies);
         ex_release_queue_free(&s->rel);
         ex_exports_clear(&s->exports);
