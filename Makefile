@@ -1,6 +1,8 @@
 # The two commands of the README's quick start:
 #   make demo   install what is missing, then run a short proxied-class demo
 #   make test   install what is missing, then run every test suite
+#   make soak   the robustness suite, longer (EXTRADITE_SOAK=6: 6x the
+#               counts, 30 s of threads); EXTRADITE_SEED=N replays a run
 # Each installs Debian packages (as root), a .venv and the package itself
 # only when they are missing or out of date.
 
@@ -28,7 +30,7 @@ SUBINTERP_PYTHON = $(shell for py in $(PYTHON) $$(printf '%s\n' $(OTHER_PYTHONS)
 	$$py -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$py; break; }; \
 	done)
 
-.PHONY: all demo demo-subinterpreters test unit pytest other-pythons bench deps install clean
+.PHONY: all demo demo-subinterpreters test unit pytest robustness soak other-pythons bench deps install clean
 
 all: install
 
@@ -48,7 +50,7 @@ demo-subinterpreters:
 	echo "== $$venv/bin/python examples/subinterpreter_extradite_demo.py" && \
 	$$venv/bin/python examples/subinterpreter_extradite_demo.py
 
-test: unit pytest other-pythons
+test: unit pytest robustness other-pythons
 
 unit: deps $(VENV)/.tools
 	@[ -f $(UNIT_BUILD)/build.ninja ] || $(VENV)/bin/meson setup $(UNIT_BUILD) \
@@ -57,6 +59,16 @@ unit: deps $(VENV)/.tools
 
 pytest: install
 	$(VPY) -m pytest tests/python tests/security
+
+# Fault injection, hostile frames, churn, threads (tests/robustness). Run
+# with the main interpreter only: it drives the same C core the other
+# Pythons' suites already cover, and takes about two minutes.
+robustness: install
+	$(VPY) -m pytest tests/robustness
+
+EXTRADITE_SOAK ?= 6
+soak: install
+	EXTRADITE_SOAK=$(EXTRADITE_SOAK) $(VPY) -m pytest tests/robustness -s
 
 other-pythons:
 	@for py in $(OTHER_PYTHONS); do \

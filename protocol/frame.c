@@ -110,18 +110,21 @@ static int timeout_for(int64_t deadline_ms)
 
 /* ---- send ------------------------------------------------------------ */
 
-/* Block until fd is writable (the socket may be non-blocking). */
-static int wait_writable(int fd)
+/* Wait until fd is writable (the socket may be non-blocking): 0, or
+ * -ETIMEDOUT past deadline_ms (-1: no deadline), or -errno. */
+static int wait_writable(int fd, int64_t deadline_ms)
 {
         struct pollfd pfd = {.fd = fd, .events = POLLOUT};
 
         for (;;) {
-                int n = poll(&pfd, 1, -1);
+                int n = poll(&pfd, 1, timeout_for(deadline_ms));
 
                 if (n < 0 && errno == EINTR)
-                        continue;
+                        continue; /* the timeout is recomputed */
                 if (n < 0)
                         return -errno;
+                if (n == 0)
+                        return -ETIMEDOUT;
                 if (pfd.revents & POLLNVAL)
                         return -EBADF;
                 /* POLLOUT, POLLHUP or POLLERR: let sendmsg report it. */
@@ -135,14 +138,24 @@ union fd_control {
         char buf[CMSG_SPACE(sizeof(int) * EX_FDS_MAX)];
 };
 
+static int send_until(int fd, const struct ex_frame_header *h,
+                      const void *payload, uint32_t len, const int *fds,
+                      uint32_t nfds, int64_t deadline_ms);
+
 int ex_frame_send(int fd, const struct ex_frame_header *h, const void *payload,
                   uint32_t len)
 {
-        return ex_frame_send_fds(fd, h, payload, len, NULL, 0);
+        return send_until(fd, h, payload, len, NULL, 0, -1);
 }
 
 int ex_frame_send_buf(int fd, const struct ex_frame_header *h,
                       struct ex_buf *b)
+{
+        return ex_frame_send_buf_until(fd, h, b, -1);
+}
+
+int ex_frame_send_buf_until(int fd, const struct ex_frame_header *h,
+                            struct ex_buf *b, int64_t deadline_ms)
 {
         struct ex_frame_header fh = *h;
         int r;
@@ -151,8 +164,8 @@ int ex_frame_send_buf(int fd, const struct ex_frame_header *h,
                 return -EMSGSIZE;
         if (b->fds.lease)
                 fh.flags |= EX_FRAME_FLAG_ARENA;
-        r = ex_frame_send_fds(fd, &fh, b->data, (uint32_t)b->len, b->fds.fd,
-                              b->fds.n);
+        r = send_until(fd, &fh, b->data, (uint32_t)b->len, b->fds.fd,
+                       b->fds.n, deadline_ms);
         if (r == 0 && b->fds.lease) {
                 ex_arena_unlease(b->fds.lease, 1);
                 b->fds.lease = NULL;
@@ -164,6 +177,16 @@ int ex_frame_send_fds(int fd, const struct ex_frame_header *h,
                       const void *payload, uint32_t len, const int *fds,
                       uint32_t nfds)
 {
+        return send_until(fd, h, payload, len, fds, nfds, -1);
+}
+
+static int send_until(int fd, const struct ex_frame_header *h,
+                      const void *payload, uint32_t len, const int *fds,
+                      uint32_t nfds, int64_t deadline_ms)
+{
+        /* With a deadline, never block in sendmsg: a peer that stops
+         * reading (stopped, busy) would hold us there past it. */
+        int flags = MSG_NOSIGNAL | (deadline_ms >= 0 ? MSG_DONTWAIT : 0);
         uint8_t hdr[EX_FRAME_HEADER_SIZE];
         struct iovec iov[2];
         struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 1};
@@ -193,7 +216,7 @@ int ex_frame_send_fds(int fd, const struct ex_frame_header *h,
         }
         while (msg.msg_iovlen > 0) {
                 /* MSG_NOSIGNAL: a dead peer is -EPIPE, never SIGPIPE. */
-                ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+                ssize_t n = sendmsg(fd, &msg, flags);
                 size_t done;
 
                 if (n < 0) {
@@ -202,7 +225,7 @@ int ex_frame_send_fds(int fd, const struct ex_frame_header *h,
                         if (e == EINTR)
                                 continue;
                         if (e == EAGAIN || e == EWOULDBLOCK) {
-                                int r = wait_writable(fd);
+                                int r = wait_writable(fd, deadline_ms);
 
                                 if (r < 0)
                                         return r;

@@ -108,6 +108,12 @@ int ex_frame_send_fds(int fd, const struct ex_frame_header *h,
  * goes flagged EX_FRAME_FLAG_ARENA and, once sent, the lease ends. */
 int ex_frame_send_buf(int fd, const struct ex_frame_header *h,
                       struct ex_buf *b);
+/* ex_frame_send_buf with a deadline (CLOCK_MONOTONIC milliseconds, -1 for
+ * none): a peer that stops reading (stopped, busy) cannot hold the sender
+ * past it. -ETIMEDOUT then, perhaps after part of the frame went out: the
+ * channel is out of step and the caller must end it. */
+int ex_frame_send_buf_until(int fd, const struct ex_frame_header *h,
+                            struct ex_buf *b, int64_t deadline_ms);
 
 /* Receive one frame into `payload` (reset first). Blocks until a whole frame
  * arrives or the deadline passes.

@@ -27,8 +27,19 @@ static int vet_name(void *ctx, PyObject *name)
         return -1;
 }
 
+/* Is o one of the objects we gave the child (by handle)? Only those may
+ * be a request's target: a value the child sent itself ("x".center(n),
+ * 10 ** n) would have us compute and allocate whatever it likes, past
+ * every cap on what it may send. */
+static int is_exported(ex_session *s, PyObject *o)
+{
+        uint64_t id;
+
+        return ex_map_get(&s->exports.by_object, (uint64_t)(uintptr_t)o, &id);
+}
+
 int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
-                           struct ex_buf *in)
+                           struct ex_buf *in, int64_t deadline_ms)
 {
         struct ex_codec_hooks hooks;
         struct ex_buf out = {0};
@@ -42,10 +53,16 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
                 PyErr_Clear();
                 return -EBADMSG; /* undecodable: the child is not trusted */
         }
-        if (req && !PyTuple_Check(req))
+        if (req && (!PyTuple_Check(req) || PyTuple_GET_SIZE(req) == 0))
                 PyErr_SetString(s->st->ProtocolError,
                                 "extradite: malformed request from the child");
-        else if (req && s->nwaiting > EX_MAX_NESTING)
+        else if (req && !is_exported(s, PyTuple_GET_ITEM(req, 0)))
+                PyErr_SetString(s->st->UnsupportedInteractionError,
+                                "extradite: the child may only use objects "
+                                "it was given by handle");
+        /* The nesting of this thread's chain: other threads' calls in
+         * flight are not part of it (the child enforces its own limit). */
+        else if (req && ex_session_thread_depth(s) > EX_MAX_NESTING)
                 PyErr_Format(s->st->UnsupportedInteractionError,
                              "extradite: calls and callbacks nested deeper "
                              "than %d",
@@ -75,7 +92,7 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
         Py_XDECREF(res);
         /* -EPIPE when the callback itself closed the session. */
         rh.length = (uint32_t)out.len;
-        r = ex_session_send(s, &rh, &out);
+        r = ex_session_send(s, &rh, &out, deadline_ms);
         ex_buf_free(&out);
         return r;
 }

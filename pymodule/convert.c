@@ -254,6 +254,24 @@ int ex_encode_call_args(ex_state *st, const struct ex_codec_hooks *h,
         return 0;
 }
 
+/* A dict key or set item Python cannot hash (a list, a dict): the peer
+ * built a value no real one holds. Its TypeError becomes ProtocolError
+ * (chained); an error of ours (a remote hash that failed) stays. */
+static void unhashable(ex_state *st, const char *what)
+{
+        PyObject *cause;
+
+        if (!PyErr_Occurred() || PyErr_ExceptionMatches(st->Error) ||
+            !PyErr_ExceptionMatches(PyExc_TypeError))
+                return;
+        cause = PyErr_GetRaisedException();
+        PyErr_Format(st->ProtocolError, "extradite: peer sent an unhashable %s",
+                     what);
+        PyObject *exc = PyErr_GetRaisedException();
+        PyException_SetCause(exc, cause);
+        PyErr_SetRaisedException(exc);
+}
+
 static PyObject *decode_container(ex_state *st, const struct ex_codec_hooks *h,
                                   struct ex_reader *r, const struct ex_item *it)
 {
@@ -285,8 +303,10 @@ static PyObject *decode_container(ex_state *st, const struct ex_codec_hooks *h,
                 for (uint32_t i = 0; c && i < n; i++) {
                         k = ex_decode(st, h, r);
                         v = k ? ex_decode(st, h, r) : NULL;
-                        if (!v || PyDict_SetItem(c, k, v) < 0)
+                        if (!v || PyDict_SetItem(c, k, v) < 0) {
+                                unhashable(st, "dict key");
                                 Py_CLEAR(c);
+                        }
                         Py_XDECREF(k);
                         Py_XDECREF(v);
                 }
@@ -296,8 +316,10 @@ static PyObject *decode_container(ex_state *st, const struct ex_codec_hooks *h,
                                           : PyFrozenSet_New(NULL);
                 for (uint32_t i = 0; c && i < n; i++) {
                         v = ex_decode(st, h, r);
-                        if (!v || PySet_Add(c, v) < 0)
+                        if (!v || PySet_Add(c, v) < 0) {
+                                unhashable(st, "set item");
                                 Py_CLEAR(c);
+                        }
                         Py_XDECREF(v);
                 }
                 return c;

@@ -189,6 +189,12 @@ PyObject *ex_raise_error_report(ex_state *st, PyObject *report)
         if (!cls)
                 return NULL;
         exc = instantiate(cls, kind == EX_ERR_REMOTE ? args : NULL, message);
+        if (!exc && cls != st->RemoteError) {
+                /* A built-in type that takes no single message either
+                 * (UnicodeDecodeError, an ExceptionGroup): the plain class. */
+                PyErr_Clear();
+                exc = instantiate(st->RemoteError, NULL, message);
+        }
         Py_DECREF(cls);
         if (!exc)
                 return NULL;

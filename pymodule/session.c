@@ -84,14 +84,31 @@ static int become_reader(ex_session *s, unsigned long seen,
 }
 
 int ex_session_send(ex_session *s, const struct ex_frame_header *h,
-                    struct ex_buf *payload)
+                    struct ex_buf *payload, int64_t deadline_ms)
 {
-        int r;
+        int r, locked = 1;
 
         Py_BEGIN_ALLOW_THREADS
-        PyThread_acquire_lock(s->send_lock, WAIT_LOCK);
-        r = s->sock >= 0 ? ex_frame_send_buf(s->sock, h, payload) : -EPIPE;
-        PyThread_release_lock(s->send_lock);
+        if (deadline_ms < 0) {
+                PyThread_acquire_lock(s->send_lock, WAIT_LOCK);
+        } else {
+                /* Another thread's send may be the one stuck on a child
+                 * that stopped reading: wait for it no longer than ours. */
+                int64_t left_ms = deadline_ms - ex_now_ms();
+                locked = PyThread_acquire_lock_timed(
+                                 s->send_lock,
+                                 left_ms > 0 ? (PY_TIMEOUT_T)left_ms * 1000
+                                             : 0,
+                                 0) == PY_LOCK_ACQUIRED;
+        }
+        if (!locked) {
+                r = -ETIMEDOUT;
+        } else {
+                r = s->sock >= 0 ? ex_frame_send_buf_until(s->sock, h, payload,
+                                                           deadline_ms)
+                                 : -EPIPE;
+                PyThread_release_lock(s->send_lock);
+        }
         Py_END_ALLOW_THREADS
         return r;
 }
@@ -849,6 +866,16 @@ static int waiting_on(ex_session *s, uint32_t id)
         return 0;
 }
 
+size_t ex_session_thread_depth(ex_session *s)
+{
+        unsigned long me = PyThread_get_thread_ident();
+        size_t n = 0;
+
+        for (size_t i = 0; i < s->nwaiting; i++)
+                n += s->waiting_thread[i] == me;
+        return n;
+}
+
 static int wait_register(ex_session *s, uint32_t id)
 {
         if (s->nwaiting >= EX_MAX_IN_FLIGHT) {
@@ -861,13 +888,23 @@ static int wait_register(ex_session *s, uint32_t id)
         if (s->nwaiting == s->capwaiting) {
                 size_t cap = s->capwaiting ? s->capwaiting * 2 : 8;
                 void *nv = PyMem_Realloc(s->waiting, cap * sizeof(*s->waiting));
+                void *nt;
+
                 if (!nv) {
                         PyErr_NoMemory();
                         return -1;
                 }
                 s->waiting = nv;
+                nt = PyMem_Realloc(s->waiting_thread,
+                                   cap * sizeof(*s->waiting_thread));
+                if (!nt) {
+                        PyErr_NoMemory();
+                        return -1;
+                }
+                s->waiting_thread = nt;
                 s->capwaiting = cap;
         }
+        s->waiting_thread[s->nwaiting] = PyThread_get_thread_ident();
         s->waiting[s->nwaiting++] = id;
         return 0;
 }
@@ -878,6 +915,7 @@ static void wait_unregister(ex_session *s, uint32_t id)
         for (size_t i = 0; i < s->nwaiting; i++)
                 if (s->waiting[i] == id) {
                         s->waiting[i] = s->waiting[--s->nwaiting];
+                        s->waiting_thread[i] = s->waiting_thread[s->nwaiting];
                         break;
                 }
         for (size_t i = 0; i < s->nstash; i++)
@@ -1015,11 +1053,11 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
         if (rel.len) {
                 struct ex_frame_header rh0 = {.length = (uint32_t)rel.len,
                                               .kind = EX_MSG_RELEASE};
-                r = ex_session_send(s, &rh0, &rel);
+                r = ex_session_send(s, &rh0, &rel, deadline);
         }
         ex_buf_free(&rel);
         if (r == 0)
-                r = ex_session_send(s, &h, payload);
+                r = ex_session_send(s, &h, payload, deadline);
 
         /* Wait for our reply; meanwhile serve what the child asks of our
          * chain (callbacks) and take its releases. */
@@ -1041,7 +1079,7 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
                         /* call_timeout bounds the whole call, callbacks
                          * included: a child flooding us with requests
                          * cannot hold this thread forever. */
-                        r = ex_session_serve_child(s, &rh, &in);
+                        r = ex_session_serve_child(s, &rh, &in, deadline);
                 } else if ((rh.kind == EX_MSG_REPLY ||
                             rh.kind == EX_MSG_ERROR) &&
                            (rh.request_id == id ||
@@ -1080,7 +1118,12 @@ int ex_session_flush(ex_session *s)
         if (rel.len && s->state == EX_SESSION_OPEN) {
                 struct ex_frame_header h = {.length = (uint32_t)rel.len,
                                             .kind = EX_MSG_RELEASE};
-                r = ex_session_send(s, &h, &rel);
+                /* Bounded like a call: a child that stopped reading
+                 * must not hold the thread dropping a proxy. */
+                r = ex_session_send(s, &h, &rel,
+                                    s->call_timeout_ms >= 0
+                                            ? ex_now_ms() + s->call_timeout_ms
+                                            : -1);
         }
         ex_buf_free(&rel);
         /* A failed send shows up as a dead child on the next request. */
@@ -1474,6 +1517,7 @@ static void session_dealloc(ex_session *s)
         ex_arena_unmap(&s->up);
         PyMem_Free(s->stash);
         PyMem_Free(s->waiting);
+        PyMem_Free(s->waiting_thread);
         ex_map_free(&s->proxies);
         ex_release_queue_free(&s->rel);
         ex_exports_clear(&s->exports);

@@ -50,6 +50,7 @@ typedef struct {
         int sync_ready; /* mu and cv initialised */
         PyThread_type_lock send_lock;
         uint32_t *waiting; /* request ids being waited on */
+        unsigned long *waiting_thread; /* the thread waiting on each */
         size_t nwaiting, capwaiting;
         struct ex_stashed *stash; /* frames read for another waiter */
         size_t nstash, capstash;
@@ -142,12 +143,19 @@ PyObject *ex_session_decode(ex_session *s, struct ex_buf *in,
  * the waiting thread whose call it belongs to: run it, send the reply. 0,
  * or -errno when the channel failed (callbacks.c). */
 int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
-                           struct ex_buf *in);
+                           struct ex_buf *in, int64_t deadline_ms);
+
+/* Calls the current thread is waiting on (its chain of nested calls and
+ * callbacks on this session); other threads' calls do not count. */
+size_t ex_session_thread_depth(ex_session *s);
 
 /* Send one frame (GIL released inside, under send_lock). 0 or -errno;
- * -EPIPE once the channel is closed. */
+ * -EPIPE once the channel is closed, -ETIMEDOUT past deadline_ms
+ * (CLOCK_MONOTONIC milliseconds, -1: none), waiting for send_lock
+ * included; a frame cut short by it leaves the channel out of step, so
+ * the caller ends the session. */
 int ex_session_send(ex_session *s, const struct ex_frame_header *h,
-                    struct ex_buf *payload);
+                    struct ex_buf *payload, int64_t deadline_ms);
 
 /* Most calls in flight at once on one session (threads and nesting). */
 #define EX_MAX_IN_FLIGHT 256

@@ -10,7 +10,7 @@ import time
 
 # Packages that exist only to be extradited: the parent must never import them.
 # (The hostile corpus ships inside extradite, for `python -m extradite selftest`.)
-TARGET_PACKAGES = ("xtd_targets", "extradite._selftest.hostile")
+TARGET_PACKAGES = ("xtd_targets", "extradite._selftest.hostile", "xtd_robust")
 
 
 def child_pids():

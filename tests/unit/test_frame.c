@@ -537,6 +537,31 @@ static void test_send_to_closed_peer(void **state)
         assert_int_equal(ex_frame_send(-1, &h, "data", 4), -EBADF);
 }
 
+/* A peer that stops reading cannot hold a sender that has a deadline:
+ * -ETIMEDOUT once it passes, though most of the frame could not go out. */
+static void test_send_deadline_to_a_peer_that_does_not_read(void **state)
+{
+        struct ex_frame_header h = {.kind = EX_MSG_REPLY};
+        struct ex_buf b = {0};
+        int64_t start;
+        int sv[2];
+
+        (void)state;
+        pair(sv);
+        assert_int_equal(ex_buf_reserve(&b, 16u << 20), 0);
+        memset(b.data, 'x', 16u << 20);
+        b.len = 16u << 20;
+        h.length = (uint32_t)b.len;
+        start = ex_now_ms();
+        assert_int_equal(ex_frame_send_buf_until(sv[0], &h, &b, start + 100),
+                         -ETIMEDOUT);
+        assert_true(ex_now_ms() - start >= 100);
+        /* A deadline already past: still refused, never a block. */
+        assert_int_equal(ex_frame_send_buf_until(sv[0], &h, &b, 0), -ETIMEDOUT);
+        ex_buf_free(&b);
+        close_pair(sv);
+}
+
 static void test_now_ms(void **state)
 {
         int64_t a, b;
@@ -1008,6 +1033,7 @@ int main(void)
                 cmocka_unit_test(test_recv_fds_closed_on_error),
                 cmocka_unit_test(test_send_recv_large_with_fds),
                 cmocka_unit_test(test_oob_check),
+                cmocka_unit_test(test_send_deadline_to_a_peer_that_does_not_read),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,2 @@
+"""Targets of the robustness suite. The parent must never import these:
+tests name them only as extradite targets."""
