@@ -444,6 +444,27 @@ int ex_read(struct ex_reader *r, struct ex_item *out)
         case EX_TAG_TRUE:
         case EX_TAG_ELLIPSIS:
                 break;
+        case EX_TAG_INT8:
+                if ((rc = need_bytes(p, r->end, 1)) < 0)
+                        return rc;
+                out->v.i = (int8_t)p[0];
+                out->tag = EX_TAG_INT;
+                p += 1;
+                break;
+        case EX_TAG_INT16:
+                if ((rc = need_bytes(p, r->end, 2)) < 0)
+                        return rc;
+                out->v.i = (int16_t)get_le16(p);
+                out->tag = EX_TAG_INT;
+                p += 2;
+                break;
+        case EX_TAG_INT32:
+                if ((rc = need_bytes(p, r->end, 4)) < 0)
+                        return rc;
+                out->v.i = (int32_t)get_le32(p);
+                out->tag = EX_TAG_INT;
+                p += 4;
+                break;
         case EX_TAG_BYTES_ARENA:
         case EX_TAG_BYTEARRAY_ARENA: {
                 const struct ex_arena *a = r->fds ? r->fds->from : NULL;
@@ -736,12 +757,14 @@ int ex_put_bool(struct ex_buf *b, bool v)
         return put_fixed(b, v ? EX_TAG_TRUE : EX_TAG_FALSE, NULL, 0);
 }
 
-int ex_put_int(struct ex_buf *b, int64_t v)
+int ex_put_int_grow(struct ex_buf *b, int64_t v)
 {
-        uint8_t body[8];
+        int rc = ex_buf_reserve(b, 9);
 
-        put_le64(body, (uint64_t)v);
-        return put_fixed(b, EX_TAG_INT, body, sizeof(body));
+        if (rc < 0)
+                return rc;
+        b->len += ex_pack_int(b->data + b->len, v);
+        return 0;
 }
 
 int ex_put_bigint(struct ex_buf *b, const uint8_t *le, uint32_t n)

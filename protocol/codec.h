@@ -31,6 +31,12 @@ enum ex_tag {
         EX_TAG_FALSE = 0x02,
         EX_TAG_TRUE = 0x03,
         EX_TAG_INT = 0x04,       /* int64, 8 bytes */
+        /* The same value in fewer bytes (two's complement): the encoder
+         * picks the shortest, the reader accepts any and reports EX_TAG_INT.
+         * A list of small ints is most of many payloads. */
+        EX_TAG_INT8 = 0x18,
+        EX_TAG_INT16 = 0x19,
+        EX_TAG_INT32 = 0x1a,
         EX_TAG_BIGINT = 0x05,    /* u32 n + n bytes two's complement */
         EX_TAG_FLOAT = 0x06,     /* IEEE-754 double, 8 bytes */
         EX_TAG_COMPLEX = 0x07,   /* two doubles: real, imag */
@@ -203,6 +209,44 @@ static inline size_t ex_reader_remaining(const struct ex_reader *r)
         return (size_t)(r->end - r->p);
 }
 
+/* Fast path for the commonest item, a small int inside a container: when
+ * the next item is one (any EX_TAG_INT* tag) and does not close its
+ * container, consume it as ex_read would and return 1 with *v set; else
+ * return 0 and leave r alone (call ex_read). */
+static inline int ex_read_int_inline(struct ex_reader *r, int64_t *v)
+{
+        const uint8_t *p = r->p;
+        size_t left = (size_t)(r->end - p);
+
+        if (left < 2 || r->depth == 0 || r->owed[r->depth - 1] < 2 ||
+            r->items >= r->lim.max_items)
+                return 0;
+        switch (p[0]) {
+        case EX_TAG_INT8:
+                *v = (int8_t)p[1];
+                r->p = p + 2;
+                break;
+        case EX_TAG_INT16:
+                if (left < 3)
+                        return 0;
+                *v = (int16_t)(uint16_t)(p[1] | p[2] << 8);
+                r->p = p + 3;
+                break;
+        case EX_TAG_INT32:
+                if (left < 5)
+                        return 0;
+                *v = (int32_t)((uint32_t)p[1] | (uint32_t)p[2] << 8 |
+                               (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24);
+                r->p = p + 5;
+                break;
+        default:
+                return 0;
+        }
+        r->items++;
+        r->owed[r->depth - 1]--; /* stays >= 1: the container goes on */
+        return 1;
+}
+
 /* Walk one whole value from p..p+n: 0 when well-formed within limits. */
 int ex_validate(const void *p, size_t n, const struct ex_limits *lim);
 /* The same, for a frame that came with `fds` (may be NULL). */
@@ -231,7 +275,38 @@ bool ex_timedelta_valid(int64_t days, int64_t seconds, int64_t microseconds);
 /* Encoders: append one item. Strings must already be valid UTF-8. */
 int ex_put_none(struct ex_buf *b);
 int ex_put_bool(struct ex_buf *b, bool v);
-int ex_put_int(struct ex_buf *b, int64_t v);
+/* An int in its shortest form, written in place when there is room (the
+ * common case, inline), else through ex_put_int_grow. */
+int ex_put_int_grow(struct ex_buf *b, int64_t v);
+static inline size_t ex_pack_int(uint8_t *out, int64_t v)
+{
+        uint64_t u = (uint64_t)v;
+        size_t n;
+
+        if (v >= INT8_MIN && v <= INT8_MAX) {
+                out[0] = EX_TAG_INT8;
+                n = 1;
+        } else if (v >= INT16_MIN && v <= INT16_MAX) {
+                out[0] = EX_TAG_INT16;
+                n = 2;
+        } else if (v >= INT32_MIN && v <= INT32_MAX) {
+                out[0] = EX_TAG_INT32;
+                n = 4;
+        } else {
+                out[0] = EX_TAG_INT;
+                n = 8;
+        }
+        for (size_t i = 0; i < n; i++)
+                out[1 + i] = (uint8_t)(u >> (8 * i));
+        return 1 + n;
+}
+static inline int ex_put_int(struct ex_buf *b, int64_t v)
+{
+        if (b->cap - b->len < 9)
+                return ex_put_int_grow(b, v);
+        b->len += ex_pack_int(b->data + b->len, v);
+        return 0;
+}
 /* n bytes of two's complement, least significant first. */
 int ex_put_bigint(struct ex_buf *b, const uint8_t *le, uint32_t n);
 int ex_put_float(struct ex_buf *b, double v);

@@ -51,14 +51,37 @@ static int codec_fail(int r)
                         return codec_fail(_r);                                 \
         } while (0)
 
+/* An int of one digit (|v| < 2**30), read without a call: most are. */
+static inline int long_one_digit(PyObject *o, long long *v)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+        if (!PyUnstable_Long_IsCompact((PyLongObject *)o))
+                return 0;
+        *v = (long long)PyUnstable_Long_CompactValue((PyLongObject *)o);
+        return 1;
+#else
+        Py_ssize_t size = Py_SIZE(o);
+
+        if (size < -1 || size > 1)
+                return 0;
+        *v = (long long)size * (long long)((PyLongObject *)o)->ob_digit[0];
+        return 1;
+#endif
+}
+
 static int encode_long(PyObject *o, struct ex_buf *b)
 {
         int overflow = 0;
-        long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+        long long v;
         size_t nbits;
         uint32_t n;
         int r;
 
+        if (long_one_digit(o, &v)) {
+                PUT(ex_put_int(b, v));
+                return 0;
+        }
+        v = PyLong_AsLongLongAndOverflow(o, &overflow);
         if (!overflow) {
                 if (v == -1 && PyErr_Occurred())
                         return -1;
@@ -196,6 +219,48 @@ int ex_encode(ex_state *st, const struct ex_codec_hooks *h, PyObject *o,
         return 0;
 }
 
+/* An exact list or tuple, by index. Code run while encoding (a hook) may
+ * shrink a list: its size is read again before every item, and the item
+ * is held while it is encoded. */
+static int encode_sequence(ex_state *st, const struct ex_codec_hooks *h,
+                           PyObject *seq, Py_ssize_t n, struct ex_buf *b,
+                           uint32_t depth)
+{
+        int is_list = PyList_CheckExact(seq);
+
+        for (Py_ssize_t i = 0; i < n; i++) {
+                PyObject *item;
+                long long v;
+                int r;
+
+                if (is_list && PyList_GET_SIZE(seq) != n) {
+                        PyErr_SetString(PyExc_RuntimeError,
+                                        "container changed size during "
+                                        "transfer");
+                        return -1;
+                }
+                item = is_list ? PyList_GET_ITEM(seq, i)
+                               : PyTuple_GET_ITEM(seq, i);
+                /* Small ints run no code: no need to hold them. */
+                if (Py_IS_TYPE(item, &PyLong_Type) &&
+                    long_one_digit(item, &v)) {
+                        PUT(ex_put_int(b, v));
+                        continue;
+                }
+                Py_INCREF(item);
+                r = ex_encode(st, h, item, b, depth);
+                Py_DECREF(item);
+                if (r < 0)
+                        return -1;
+        }
+        if (is_list && PyList_GET_SIZE(seq) != n) {
+                PyErr_SetString(PyExc_RuntimeError,
+                                "container changed size during transfer");
+                return -1;
+        }
+        return 0;
+}
+
 static int encode_items(ex_state *st, const struct ex_codec_hooks *h,
                         PyObject *seq, uint8_t tag, struct ex_buf *b,
                         uint32_t depth)
@@ -208,8 +273,9 @@ static int encode_items(ex_state *st, const struct ex_codec_hooks *h,
         if (n > UINT32_MAX)
                 return codec_fail(-E2BIG);
         PUT(ex_put_container(b, tag, (uint32_t)n));
-        /* Iterate (not index): sets have no index, and a list mutated by
-         * code run while encoding must not make us read past its end. */
+        if (tag == EX_TAG_LIST || tag == EX_TAG_TUPLE)
+                return encode_sequence(st, h, seq, n, b, depth);
+        /* Sets have no index: iterate. */
         it = PyObject_GetIter(seq);
         if (!it)
                 return -1;
@@ -287,7 +353,11 @@ static PyObject *decode_container(ex_state *st, const struct ex_codec_hooks *h,
                 if (!c)
                         return NULL;
                 for (uint32_t i = 0; i < n; i++) {
-                        v = ex_decode(st, h, r);
+                        int64_t iv;
+
+                        v = ex_read_int_inline(r, &iv)
+                                    ? PyLong_FromLongLong(iv)
+                                    : ex_decode(st, h, r);
                         if (!v) {
                                 Py_DECREF(c);
                                 return NULL;

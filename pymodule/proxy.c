@@ -241,18 +241,19 @@ static PyObject *method_vectorcall(ex_method *self, PyObject *const *args,
                                    size_t nargsf, PyObject *kwnames)
 {
         ex_session *s = self->session;
-        struct ex_buf b = {0};
+        struct ex_buf b;
         PyObject *res = NULL;
 
         if (PyObject_TypeCheck(self->owner, s->st->RemoteObjectType) &&
             check_usable((ex_remote *)self->owner) < 0)
                 return NULL;
+        ex_session_buf_take(s, &b);
         if (put_target(&b, 4, self->handle, self->name) == 0 &&
             ex_session_encode_args(s, args, PyVectorcall_NARGS(nargsf),
                                    kwnames, NULL, &b) == 0)
                 res = ex_session_call(s, EX_OP_CALL_METHOD, &b,
                                       s->st->RemoteObjectType);
-        ex_buf_free(&b);
+        ex_session_buf_give(s, &b);
         return res;
 }
 

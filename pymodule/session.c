@@ -1023,6 +1023,34 @@ static int next_frame(ex_session *s, uint32_t id, int64_t deadline,
         }
 }
 
+/* Spare buffers bigger than this are freed: memory held per session. */
+#define SPARE_MAX ((size_t)4 << 20)
+
+void ex_session_buf_take(ex_session *s, struct ex_buf *b)
+{
+        *b = (struct ex_buf){0};
+        for (size_t i = 0; i < sizeof(s->spare) / sizeof(*s->spare); i++)
+                if (s->spare[i].data) {
+                        *b = s->spare[i];
+                        s->spare[i] = (struct ex_buf){0};
+                        return;
+                }
+}
+
+void ex_session_buf_give(ex_session *s, struct ex_buf *b)
+{
+        ex_buf_reset(b); /* fds closed, arena frames acknowledged */
+        if (b->data && b->cap <= SPARE_MAX && b->max == 0)
+                for (size_t i = 0; i < sizeof(s->spare) / sizeof(*s->spare);
+                     i++)
+                        if (!s->spare[i].data) {
+                                s->spare[i] = *b;
+                                *b = (struct ex_buf){0};
+                                return;
+                        }
+        ex_buf_free(b);
+}
+
 PyObject *ex_session_call(ex_session *s, uint8_t op,
                           struct ex_buf *payload,
                           PyTypeObject *handle_type)
@@ -1041,6 +1069,7 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
         while (id == 0 || waiting_on(s, id));
         if (wait_register(s, id) < 0)
                 return NULL;
+        ex_session_buf_take(s, &in);
         s->requests++;
         ex_release_queue_take(&s->rel, &rel);
         h = (struct ex_frame_header){.length = (uint32_t)payload->len,
@@ -1102,7 +1131,7 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
                               ? session_die(s, r, NULL)
                               : (ex_session_check_open(s), NULL);
         /* Any fds a frame we did not decode brought along go too. */
-        ex_buf_free(&in);
+        ex_session_buf_give(s, &in);
         wait_unregister(s, id);
         return res;
 }
@@ -1513,6 +1542,8 @@ static void session_dealloc(ex_session *s)
         for (size_t i = 0; i < s->nstash; i++)
                 ex_buf_free(&s->stash[i].in);
         /* After the buffers: letting go of one writes to "up". */
+        for (size_t i = 0; i < sizeof(s->spare) / sizeof(*s->spare); i++)
+                ex_buf_free(&s->spare[i]);
         ex_arena_unmap(&s->down);
         ex_arena_unmap(&s->up);
         PyMem_Free(s->stash);

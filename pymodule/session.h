@@ -39,6 +39,10 @@ typedef struct {
         struct ex_child child;
         /* Big byte strings to the child and back (protocol/arena.h). */
         struct ex_arena down, up;
+        /* Buffers of finished calls, kept for the next ones (the GIL
+         * guards them): a big payload's pages are not faulted in anew
+         * every call. */
+        struct ex_buf spare[2];
         /* Several threads may wait on calls at once; one of them at a time
          * reads the channel (`reading`, under `mu`) and hands the others
          * the frames that are theirs through `stash`, waking them with
@@ -148,6 +152,12 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
 /* Calls the current thread is waiting on (its chain of nested calls and
  * callbacks on this session); other threads' calls do not count. */
 size_t ex_session_thread_depth(ex_session *s);
+
+/* A buffer for one call's payload or reply: a spare one when there is
+ * one, else empty. Give it back when done (it is reset or freed there);
+ * both with the GIL held. */
+void ex_session_buf_take(ex_session *s, struct ex_buf *b);
+void ex_session_buf_give(ex_session *s, struct ex_buf *b);
 
 /* Send one frame (GIL released inside, under send_lock). 0 or -errno;
  * -EPIPE once the channel is closed, -ETIMEDOUT past deadline_ms

@@ -15,6 +15,8 @@ OP_LOAD, OP_CALL, OP_DUNDER, OP_BATCH = 1, 3, 8, 9
 ERR_REMOTE, ERR_PROTOCOL = 0, 1
 
 T_NONE, T_FALSE, T_TRUE, T_INT, T_STR = 0x01, 0x02, 0x03, 0x04, 0x08
+# an int's tag -> its struct format (the encoder picks the shortest)
+INT_FORMS = {T_INT: "<q", 0x18: "<b", 0x19: "<h", 0x1A: "<i"}
 T_LIST, T_TUPLE, T_DICT, T_HANDLE, T_BACKREF = 0x10, 0x11, 0x12, 0x20, 0x21
 
 BOOTSTRAP = (
@@ -112,5 +114,5 @@ class RawChild:
 
 def error_kind(payload):
     """The kind of an ERROR reply: (kind, module, name, message, ...)."""
-    assert payload[0] == T_TUPLE and payload[5] == T_INT
-    return struct.unpack_from("<q", payload, 6)[0]
+    assert payload[0] == T_TUPLE and payload[5] in INT_FORMS
+    return struct.unpack_from(INT_FORMS[payload[5]], payload, 6)[0]

@@ -192,7 +192,8 @@ static void test_roundtrip_scalars(void **state)
                 OK(ex_put_float(&b, fs[i]));
                 OK(ex_put_complex(&b, fs[i], -fs[i]));
         }
-        assert_int_equal(b.len, 5 + 3 + 2 * 9 + ARRAY_SIZE(ints) * 9 +
+        /* 0, 1 and -1 take a byte each (EX_TAG_INT8), the rest eight. */
+        assert_int_equal(b.len, 5 + 3 + 2 * 9 + 3 * 2 + 3 * 9 +
                                         ARRAY_SIZE(fs) * (9 + 17));
         for (size_t i = 0; i < ARRAY_SIZE(big_sizes); i++) {
                 fill_bigint(le, i);
@@ -234,6 +235,92 @@ static void test_roundtrip_scalars(void **state)
         OK(ex_put_int(&b, 0x0102030405060708ll));
         assert_int_equal(b.data[1], 0x08);
         assert_int_equal(b.data[8], 0x01);
+        ex_buf_free(&b);
+}
+
+/* Every int width at its edges: the shortest tag is chosen, the value
+ * comes back, and the inline reader agrees with ex_read. */
+static void test_int_widths(void **state)
+{
+        static const struct {
+                int64_t v;
+                uint8_t tag;
+        } cases[] = {
+                {0, EX_TAG_INT8},           {127, EX_TAG_INT8},
+                {-128, EX_TAG_INT8},        {128, EX_TAG_INT16},
+                {-129, EX_TAG_INT16},       {32767, EX_TAG_INT16},
+                {-32768, EX_TAG_INT16},     {32768, EX_TAG_INT32},
+                {-32769, EX_TAG_INT32},     {INT32_MAX, EX_TAG_INT32},
+                {INT32_MIN, EX_TAG_INT32},  {(int64_t)INT32_MAX + 1, EX_TAG_INT},
+                {(int64_t)INT32_MIN - 1, EX_TAG_INT}, {INT64_MIN, EX_TAG_INT},
+        };
+        const uint32_t n = ARRAY_SIZE(cases);
+        struct ex_limits lim = ex_limits_default();
+        struct ex_buf b = {0};
+        struct ex_reader r;
+        struct ex_item it;
+        size_t at;
+
+        (void)state;
+        OK(ex_put_container(&b, EX_TAG_LIST, n));
+        at = b.len;
+        for (uint32_t i = 0; i < n; i++) {
+                OK(ex_put_int(&b, cases[i].v));
+                assert_int_equal(b.data[at], cases[i].tag);
+                at = b.len;
+        }
+        /* ex_read alone. */
+        ex_reader_init(&r, b.data, b.len, &lim);
+        OK(ex_read(&r, &it));
+        for (uint32_t i = 0; i < n; i++) {
+                OK(ex_read(&r, &it));
+                assert_int_equal(it.tag, EX_TAG_INT);
+                assert_true(it.v.i == cases[i].v);
+        }
+        OK(ex_reader_finish(&r));
+        /* The inline reader first, ex_read where it declines: the 8-byte
+         * form, and the last item (it closes the list). */
+        ex_reader_init(&r, b.data, b.len, &lim);
+        OK(ex_read(&r, &it));
+        for (uint32_t i = 0; i < n; i++) {
+                int64_t v;
+                int inl = ex_read_int_inline(&r, &v);
+
+                assert_int_equal(inl, cases[i].tag != EX_TAG_INT && i + 1 < n);
+                if (!inl) {
+                        OK(ex_read(&r, &it));
+                        v = it.v.i;
+                }
+                assert_true(v == cases[i].v);
+        }
+        assert_int_equal(r.items, n + 1);
+        OK(ex_reader_finish(&r));
+        /* It counts against max_items like any item. */
+        lim.max_items = 3;
+        ex_reader_init(&r, b.data, b.len, &lim);
+        OK(ex_read(&r, &it));
+        for (int i = 0; i < 2; i++) {
+                int64_t v;
+                assert_int_equal(ex_read_int_inline(&r, &v), 1);
+        }
+        int64_t v;
+        assert_int_equal(ex_read_int_inline(&r, &v), 0);
+        assert_int_equal(ex_read(&r, &it), -E2BIG);
+        /* Truncated short forms are refused by ex_read (the inline reader
+         * declines them). */
+        for (uint8_t tag = EX_TAG_INT8; tag <= EX_TAG_INT32; tag++) {
+                uint8_t v2[] = {EX_TAG_LIST, 2, 0, 0, 0, tag, 1};
+                lim = ex_limits_default();
+                ex_reader_init(&r, v2, sizeof(v2), &lim);
+                OK(ex_read(&r, &it));
+                if (tag == EX_TAG_INT8) {
+                        assert_int_equal(ex_read_int_inline(&r, &v), 1);
+                        assert_int_equal(ex_read(&r, &it), -EBADMSG);
+                } else {
+                        assert_int_equal(ex_read_int_inline(&r, &v), 0);
+                        assert_int_equal(ex_read(&r, &it), -EBADMSG);
+                }
+        }
         ex_buf_free(&b);
 }
 
@@ -1719,6 +1806,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_buf),
                 cmocka_unit_test(test_roundtrip_scalars),
+                cmocka_unit_test(test_int_widths),
                 cmocka_unit_test(test_roundtrip_blobs),
                 cmocka_unit_test(test_roundtrip_containers),
                 cmocka_unit_test(test_encoder_errors),
