@@ -1,6 +1,7 @@
 /* extradite._core: module definition, state and module-level functions.
  * Multi-phase init, no C globals: it loads in isolated subinterpreters. */
 #include "state.h"
+#include "asan_build.h"
 #include "policy.h"
 #include "child.h"
 
@@ -58,6 +59,11 @@ static int module_exec(PyObject *module)
             ex_session_init_type(module, st) < 0 ||
             ex_proxy_init_types(module, st) < 0 ||
             ex_parent_ref_init_type(module, st) < 0)
+                return -1;
+        /* For the tests: an ASan build leaves RLIMIT_AS alone
+         * (sandbox/asan_build.h). */
+        if (PyModule_AddObjectRef(module, "_asan_build",
+                                  EX_ASAN_BUILD ? Py_True : Py_False) < 0)
                 return -1;
         return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "structmember.h"
 
+#include "asan_build.h"
 #include "cleanup.h"
 #include "convert.h"
 #include "errors.h"
@@ -30,6 +31,16 @@ static const char *const CHILD_ENV[] = {
         "LANG=C.UTF-8",
         "HOME=/",
 };
+
+/* An ASan build (sandbox/asan_build.h) also hands the child what its
+ * interpreter needs to load the instrumented extension: the preloaded
+ * ASan runtime and the sanitizer settings. A normal build never does. */
+static const char *const SANITIZER_ENV[] = {
+        "LD_PRELOAD",
+        "ASAN_OPTIONS",
+        "UBSAN_OPTIONS",
+};
+#define N_SANITIZER_ENV (sizeof(SANITIZER_ENV) / sizeof(*SANITIZER_ENV))
 
 /* Give up the reader's role and wake the waiters: a frame may have been
  * stashed for one of them, or one of them may read now. */
@@ -1211,7 +1222,9 @@ static int spawn_child(ex_session *s, PyObject *exe_b, PyObject *root_b,
         _cleanup_free_ char *ld_env = NULL;
         char *argv[] = {PyBytes_AS_STRING(exe_b), "-I", "-S", "-c",
                         (char *)BOOTSTRAP, PyBytes_AS_STRING(root_b), NULL};
-        char *envp[sizeof(CHILD_ENV) / sizeof(*CHILD_ENV) + 2];
+        char *envp[sizeof(CHILD_ENV) / sizeof(*CHILD_ENV) + 2 +
+                   N_SANITIZER_ENV];
+        char *san_env[N_SANITIZER_ENV] = {NULL};
         size_t n = 0;
         struct ex_spawn_args a;
         int r;
@@ -1222,6 +1235,15 @@ static int spawn_child(ex_session *s, PyObject *exe_b, PyObject *root_b,
          * lives outside the linker's default paths. */
         if (ld && asprintf(&ld_env, "LD_LIBRARY_PATH=%s", ld) > 0)
                 envp[n++] = ld_env;
+        for (size_t i = 0; EX_ASAN_BUILD && i < N_SANITIZER_ENV; i++) {
+                const char *v = getenv(SANITIZER_ENV[i]);
+
+                if (v && asprintf(&san_env[i], "%s=%s", SANITIZER_ENV[i],
+                                  v) > 0)
+                        envp[n++] = san_env[i];
+                else
+                        san_env[i] = NULL;
+        }
         envp[n] = NULL;
         a = (struct ex_spawn_args){
                 .path = argv[0],
@@ -1239,6 +1261,8 @@ static int spawn_child(ex_session *s, PyObject *exe_b, PyObject *root_b,
         Py_BEGIN_ALLOW_THREADS
         r = ex_spawn(&a, &s->child);
         Py_END_ALLOW_THREADS
+        for (size_t i = 0; i < N_SANITIZER_ENV; i++)
+                free(san_env[i]);
         if (r < 0) {
                 PyErr_Format(s->st->ProtocolError,
                              "extradite: cannot start the child (%s, "

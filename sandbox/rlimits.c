@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <sys/resource.h>
 
+#include "asan_build.h"
+
 static int set_one(int resource, uint64_t want, uint64_t *applied)
 {
         struct rlimit cur;
@@ -31,7 +33,8 @@ int ex_rlimits_apply(const struct ex_limits_policy *want,
         *applied = (struct ex_limits_policy){0};
         if (setrlimit(RLIMIT_CORE, &none) < 0)
                 return -errno;
-        if ((r = set_one(RLIMIT_AS, want->address_space,
+        /* Not under ASan (asan_build.h): applied stays 0, "not set". */
+        if ((r = set_one(RLIMIT_AS, EX_ASAN_BUILD ? 0 : want->address_space,
                          &applied->address_space)) < 0 ||
             (r = set_one(RLIMIT_NOFILE, want->open_files,
                          &applied->open_files)) < 0 ||

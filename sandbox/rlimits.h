@@ -5,7 +5,8 @@
 #include "sandbox.h"
 
 /* Set each nonzero limit (soft and hard) and no core dumps. A limit is
- * never raised above what was inherited. *applied gets what was set. */
+ * never raised above what was inherited. *applied gets what was set.
+ * An ASan build leaves RLIMIT_AS alone (asan_build.h). */
 int ex_rlimits_apply(const struct ex_limits_policy *want,
                      struct ex_limits_policy *applied);
 

@@ -50,6 +50,9 @@ def encode(value):
     raise TypeError(type(value).__name__)
 
 
+SANITIZER_ENV = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")
+
+
 class RawChild:
     """An unconfined child on a socketpair, driven by hand."""
 
@@ -59,6 +62,10 @@ class RawChild:
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
         if "LD_LIBRARY_PATH" in os.environ:
             env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
+        # An ASan build's child needs the preloaded runtime, as in session.c.
+        for name in SANITIZER_ENV if _core._asan_build else ():
+            if name in os.environ:
+                env[name] = os.environ[name]
         self.pid = os.posix_spawn(
             sys.executable,
             [sys.executable, "-I", "-S", "-c", BOOTSTRAP, root],
