@@ -18,9 +18,11 @@
 #include "seccomp_filter.h"
 #include "violation.h"
 
-/* Run by the child interpreter (python -I -S -c ...). argv[1] is the
+/* Run by the child interpreter (python -I -S -B -c ...). argv[1] is the
  * directory holding the extradite package; it goes last on sys.path so it
- * shadows nothing. The bootstrap message then replaces sys.path. */
+ * shadows nothing. The bootstrap message then replaces sys.path. -B: the
+ * child never writes bytecode caches; importing the target leaves the
+ * file system as it was, whatever the profile. */
 static const char BOOTSTRAP[] =
         "import sys;sys.path.append(sys.argv[1]);"
         "from extradite._core import _child_main;_child_main()";
@@ -1220,7 +1222,7 @@ static int spawn_child(ex_session *s, PyObject *exe_b, PyObject *root_b,
 {
         const char *ld = getenv("LD_LIBRARY_PATH");
         _cleanup_free_ char *ld_env = NULL;
-        char *argv[] = {PyBytes_AS_STRING(exe_b), "-I", "-S", "-c",
+        char *argv[] = {PyBytes_AS_STRING(exe_b), "-I", "-S", "-B", "-c",
                         (char *)BOOTSTRAP, PyBytes_AS_STRING(root_b), NULL};
         char *envp[sizeof(CHILD_ENV) / sizeof(*CHILD_ENV) + 2 +
                    N_SANITIZER_ENV];
