@@ -190,6 +190,8 @@ SMALL_STRUCT = {
 }
 LARGE_LIST = list(range(100_000))
 BLOB_512K = os.urandom(512 * 1024)
+BLOB_1M = os.urandom(1024 * 1024)
+BATCH = 100
 RECORDS = [{"id": i, "value": i * 3, "ok": i % 4 != 0} for i in range(20)]
 BLOB_4K = os.urandom(4096)
 CHATTER_BATCH = 100
@@ -223,6 +225,26 @@ def bytes_512k(obj, ops):
     echo = obj.echo
     for _ in range(ops):
         echo(BLOB_512K)
+
+
+def bytes_1m(obj, ops):
+    echo = obj.echo
+    for _ in range(ops):
+        echo(BLOB_1M)
+
+
+def batched_calls(obj, ops):
+    # One operation is one call. extradite sends BATCH calls per round trip
+    # (method.batch); the peers have no batching and make them one by one.
+    ping = obj.ping
+    batch = getattr(ping, "batch", None)
+    if batch is None:
+        for _ in range(ops):
+            ping()
+        return
+    calls = [((), {})] * BATCH
+    for _ in range(max(ops // BATCH, 1)):
+        batch(calls)
 
 
 def _callback(i):
@@ -269,7 +291,10 @@ CASES = {
     "small_mutation": (small_mutation, "Pinger", 5000, 500, {}),
     "small_payload": (small_payload, "Pinger", 3000, 300, {}),
     "large_list": (large_list, "Pinger", 30, 5, {}),
+    "batched_calls": (batched_calls, "Pinger", 20000, 2000, {}),
     "bytes_512k": (bytes_512k, "Pinger", 100, 10, {}),
+    "bytes_1m": (bytes_1m, "Pinger", 100, 10,
+                 {"rpyc": "about 0.1 s per call; see bytes_512k for RPyC"}),
     "callback_chatter": (callback_chatter, "Caller", 5000, 500,
                          {"managers": "managers cannot call back"}),
     "readline": (readline_ops, "LineEditor", 3000, 300, {}),
@@ -374,6 +399,47 @@ def measure(case, peer_name, repetitions, quick):
         close()
 
 
+# The targets: (case, peer, most extradite/peer may be). warm_session
+# is compared with extradite's own cold_start.
+TARGETS = [
+    ("tiny_call", "managers", 0.15),
+    ("batched_calls", "managers", 0.02),
+    ("bytes_1m", "managers", 0.5),
+    ("cold_start", "bare-python", 2.0),
+    ("warm_session", "cold_start", 0.1),
+    ("callback_chatter", "rpyc", 0.2),
+    ("large_list", "rpyc", 0.2),
+]
+
+
+def print_targets(raw):
+    print("# targets (extradite / peer, at most):")
+    for case, peer, most in TARGETS:
+        if case not in raw or "extradite" not in raw[case]:
+            continue
+        ext = statistics.median(raw[case]["extradite"])
+        if peer == "cold_start":
+            runs = raw.get("cold_start", {}).get("extradite")
+        else:
+            runs = raw[case].get(peer)
+        if not runs:
+            continue
+        ratio = ext / statistics.median(runs)
+        verdict = "met" if ratio <= most else "NOT met"
+        print(f"#   {case:<17} vs {peer:<12} {ratio:>7.3f}  (target {most})  {verdict}")
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def _ratio(x):
     return f"{x:.3g}x" if x < 1000 else f"{x:.0f}x"
 
@@ -413,7 +479,8 @@ def main(argv=None):
                 skipped[case][peer] = str(why)
 
     print(
-        f"# {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        f"# {cpu_model()}, {platform.machine()}, {os.cpu_count()} cores,"
+        f" Python {platform.python_version()}"
         f", {time.strftime('%Y-%m-%d')}"
     )
     header = f"{'case':<18}{'peer':<13}{'us/op':>12}{'vs base':>11}{'ext/peer':>11}"
@@ -435,6 +502,7 @@ def main(argv=None):
         if "*" in why:
             print(f"{case:<18}{'*':<13}{'n/a':>12}  ({why['*']})")
     print("# base: direct, or a bare `python -I -S -c pass` for cold_start/warm_session")
+    print_targets(raw)
     if args.json_output:
         with open(args.json_output, "w") as f:
             json.dump({"runs_us_per_op": raw, "skipped": skipped}, f, indent=2)

@@ -325,26 +325,42 @@ static int wait_readable(int fd, int64_t deadline_ms, int watch_fd)
         }
 }
 
-/* How long to spin for a peer that answers quickly before going to
- * sleep. A process wake-up costs tens of microseconds on a VM; a chatty
- * call's reply (or the next request) usually comes sooner than that. Only
- * with a second CPU for the peer to run on, or spinning only delays it. */
-#define SPIN_US 50
-
-static int spin_until_readable(int fd)
+/* Poll for up to EX_SPIN_US while rx's record says spinning pays (see
+ * struct ex_rx); 1 when the socket became readable meanwhile. A process
+ * wake-up costs tens of microseconds on a VM, more than a chatty call's
+ * reply usually takes. Never with one CPU: spinning would only delay the
+ * peer. */
+static int spin_until_readable(int fd, struct ex_rx *rx)
 {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        cpu_set_t cpus;
         int64_t until;
 
-        if (sched_getaffinity(0, sizeof(cpus), &cpus) < 0 ||
-            CPU_COUNT(&cpus) < 2)
+        if (!rx)
                 return 0;
-        until = ex_now_us() + SPIN_US;
+        if (rx->cpus == 0) {
+                cpu_set_t cpus;
+
+                rx->cpus = sched_getaffinity(0, sizeof(cpus), &cpus) == 0
+                                   ? CPU_COUNT(&cpus)
+                                   : 1;
+        }
+        if (rx->cpus < 2)
+                return 0;
+        if (rx->skip) {
+                rx->skip--;
+                return 0;
+        }
+        until = ex_now_us() + EX_SPIN_US;
         do
-                if (poll(&p, 1, 0) > 0)
+                if (poll(&p, 1, 0) > 0) {
+                        rx->backoff = 0;
                         return 1;
+                }
         while (ex_now_us() < until);
+        rx->backoff = rx->backoff ? rx->backoff * 2 : 1;
+        if (rx->backoff > EX_SPIN_BACKOFF_MAX)
+                rx->backoff = EX_SPIN_BACKOFF_MAX;
+        rx->skip = rx->backoff;
         return 0;
 }
 
@@ -353,7 +369,8 @@ static int spin_until_readable(int fd)
  * briefly; then we sleep: in a blocking read when there is neither a
  * deadline nor a watch fd, else in poll(). */
 static int read_exact(int fd, uint8_t *buf, size_t n, int64_t deadline_ms,
-                      int watch_fd, struct ex_fds *fds, uint32_t max_fds)
+                      int watch_fd, struct ex_rx *rx, struct ex_fds *fds,
+                      uint32_t max_fds)
 {
         int blocking = 0;
         size_t got = 0;
@@ -393,7 +410,7 @@ static int read_exact(int fd, uint8_t *buf, size_t n, int64_t deadline_ms,
                 if (errno == EAGAIN || errno == EWOULDBLOCK) {
                         int r;
 
-                        if (spin_until_readable(fd))
+                        if (spin_until_readable(fd, rx))
                                 continue;
                         if (deadline_ms < 0 && watch_fd < 0) {
                                 blocking = 1;
@@ -413,17 +430,18 @@ static int read_exact(int fd, uint8_t *buf, size_t n, int64_t deadline_ms,
 }
 
 static int recv_frame(int fd, uint32_t max_payload, int64_t deadline_ms,
-                      int watch_fd, struct ex_arena *arena,
+                      int watch_fd, struct ex_rx *rx,
                       struct ex_frame_header *h, struct ex_buf *payload,
                       uint32_t max_fds)
 {
+        struct ex_arena *arena = rx ? rx->arena : NULL;
         uint32_t gen = 0;
         uint8_t hdr[EX_FRAME_HEADER_SIZE];
         struct ex_frame_header fh;
         int r;
 
         ex_buf_reset(payload); /* closes fds left from the last frame */
-        r = read_exact(fd, hdr, sizeof(hdr), deadline_ms, watch_fd,
+        r = read_exact(fd, hdr, sizeof(hdr), deadline_ms, watch_fd, rx,
                        &payload->fds, max_fds);
         if (r < 0)
                 return r;
@@ -443,7 +461,7 @@ static int recv_frame(int fd, uint32_t max_payload, int64_t deadline_ms,
                 if (r < 0)
                         return r;
                 r = read_exact(fd, payload->data, fh.length, deadline_ms,
-                               watch_fd, &payload->fds, max_fds);
+                               watch_fd, rx, &payload->fds, max_fds);
                 if (r < 0)
                         return r;
                 payload->len = fh.length;
@@ -463,11 +481,11 @@ static int recv_frame(int fd, uint32_t max_payload, int64_t deadline_ms,
 /* recv_frame, closing every received fd on failure. */
 static int recv_frame_or_close(int fd, uint32_t max_payload,
                                int64_t deadline_ms, int watch_fd,
-                               struct ex_arena *arena,
+                               struct ex_rx *rx,
                                struct ex_frame_header *h,
                                struct ex_buf *payload, uint32_t max_fds)
 {
-        int r = recv_frame(fd, max_payload, deadline_ms, watch_fd, arena, h,
+        int r = recv_frame(fd, max_payload, deadline_ms, watch_fd, rx, h,
                            payload, max_fds);
 
         if (r < 0)
@@ -491,10 +509,10 @@ int ex_frame_recv_fds(int fd, uint32_t max_payload, int64_t deadline_ms,
                                    NULL, h, payload, EX_FDS_MAX);
 }
 
-int ex_frame_recv_arena(int fd, uint32_t max_payload, int64_t deadline_ms,
-                        int watch_fd, struct ex_arena *arena,
-                        struct ex_frame_header *h, struct ex_buf *payload)
+int ex_frame_recv_rx(int fd, uint32_t max_payload, int64_t deadline_ms,
+                     int watch_fd, struct ex_rx *rx,
+                     struct ex_frame_header *h, struct ex_buf *payload)
 {
-        return recv_frame_or_close(fd, max_payload, deadline_ms, watch_fd,
-                                   arena, h, payload, EX_FDS_MAX);
+        return recv_frame_or_close(fd, max_payload, deadline_ms, watch_fd, rx,
+                                   h, payload, EX_FDS_MAX);
 }

@@ -137,13 +137,33 @@ int ex_frame_recv_fds(int fd, uint32_t max_payload, int64_t deadline_ms,
                       int watch_fd, struct ex_frame_header *h,
                       struct ex_buf *payload);
 
-/* ex_frame_recv_fds that also accepts frames flagged EX_FRAME_FLAG_ARENA,
- * whose values are in `arena` (the peer's sending arena): payload->fds
- * then names it, and letting go of payload acknowledges the frame. */
+/* One channel's receiving side, kept between frames. */
 struct ex_arena;
-int ex_frame_recv_arena(int fd, uint32_t max_payload, int64_t deadline_ms,
-                        int watch_fd, struct ex_arena *arena,
-                        struct ex_frame_header *h, struct ex_buf *payload);
+struct ex_rx {
+        /* The peer's sending arena (arena.h): frames flagged
+         * EX_FRAME_FLAG_ARENA are accepted only with one. */
+        struct ex_arena *arena;
+        /* Spin-then-sleep: before sleeping on an empty socket the receiver
+         * polls it for up to EX_SPIN_US, which saves a wake-up when the
+         * peer answers quickly. That pays only while the peer has a CPU of
+         * its own; when the spins keep failing (a loaded machine, long
+         * calls), the next `skip` waits go straight to sleep, twice as many
+         * after each failure (up to EX_SPIN_BACKOFF_MAX), and one success
+         * brings spinning back. */
+        int cpus;         /* CPUs this thread may use; 0: not read yet */
+        uint32_t skip;    /* waits left that do not spin */
+        uint32_t backoff; /* skip after the next failed spin */
+};
+#define EX_SPIN_US 50
+#define EX_SPIN_BACKOFF_MAX 64u
+
+/* ex_frame_recv_fds for a channel: spins adaptively (rx), and accepts
+ * frames flagged EX_FRAME_FLAG_ARENA when rx->arena is set: payload->fds
+ * then names the arena, and letting go of payload acknowledges the
+ * frame. */
+int ex_frame_recv_rx(int fd, uint32_t max_payload, int64_t deadline_ms,
+                     int watch_fd, struct ex_rx *rx,
+                     struct ex_frame_header *h, struct ex_buf *payload);
 
 /* CLOCK_MONOTONIC now, in milliseconds. */
 int64_t ex_now_ms(void);

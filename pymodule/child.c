@@ -636,8 +636,8 @@ PyObject *ex_child_request(struct child *c, uint8_t op,
          * until our reply comes. */
         while (r == 0 && !take_early(c, h.request_id, &rh)) {
                 Py_BEGIN_ALLOW_THREADS
-                r = ex_frame_recv_arena(c->fd, EX_FRAME_MAX_DEFAULT, -1, -1,
-                                        &c->down, &rh, &c->in);
+                r = ex_frame_recv_rx(c->fd, EX_FRAME_MAX_DEFAULT, -1, -1,
+                                     &c->rx, &rh, &c->in);
                 Py_END_ALLOW_THREADS
                 if (r < 0)
                         break;
@@ -674,8 +674,8 @@ static int serve(struct child *c)
 
         for (;;) {
                 Py_BEGIN_ALLOW_THREADS
-                r = ex_frame_recv_arena(c->fd, EX_FRAME_MAX_DEFAULT, -1, -1,
-                                        &c->down, &h, &c->in);
+                r = ex_frame_recv_rx(c->fd, EX_FRAME_MAX_DEFAULT, -1, -1,
+                                     &c->rx, &h, &c->in);
                 Py_END_ALLOW_THREADS
                 if (r == -EPIPE)
                         return 0; /* the parent closed the session */
@@ -706,6 +706,7 @@ PyObject *ex_child_main(PyObject *module, PyObject *Py_UNUSED(unused))
 
         /* The parent is trusted: its values may arrive as pickles. */
         c.limits.allow_pickle = true;
+        c.rx.arena = &c.down;
         c.st->child = &c;
         Py_BEGIN_ALLOW_THREADS
         r = ex_frame_recv_fds(c.fd, EX_FRAME_MAX_DEFAULT, -1, -1, &h, &c.in);

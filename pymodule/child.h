@@ -22,6 +22,7 @@ struct child {
         struct ex_buf in, out;
         /* Big byte strings from the parent and to it (arena.h). */
         struct ex_arena down, up;
+        struct ex_rx rx; /* reads the channel; rx.arena is &down */
         struct ex_limits limits;
         /* strict profiles: refuse file opens once the target is loaded */
         int lock_files_after_load;

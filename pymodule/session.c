@@ -1017,9 +1017,8 @@ static int next_frame(ex_session *s, uint32_t id, int64_t deadline,
                         return -EPIPE;
                 }
                 Py_BEGIN_ALLOW_THREADS
-                r = ex_frame_recv_arena(s->sock, EX_FRAME_MAX_DEFAULT,
-                                        deadline, s->child.pidfd, &s->up, h,
-                                        in);
+                r = ex_frame_recv_rx(s->sock, EX_FRAME_MAX_DEFAULT, deadline,
+                                     s->child.pidfd, &s->rx, h, in);
                 Py_END_ALLOW_THREADS
                 key = r == 0 ? frame_key(h) : 0;
                 /* Stash before giving up the role, so the waiter it wakes
@@ -1375,6 +1374,7 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         Py_XINCREF(s->module);
         s->st = s->module ? ex_state_of_module(s->module) : NULL;
         s->sock = -1;
+        s->rx.arena = &s->up;
         s->learn_fd = -1;
         s->child = (struct ex_child){.pidfd = -1, .status = -1};
         s->state = EX_SESSION_CLOSED; /* until the child runs */

@@ -39,6 +39,7 @@ typedef struct {
         struct ex_child child;
         /* Big byte strings to the child and back (protocol/arena.h). */
         struct ex_arena down, up;
+        struct ex_rx rx; /* reads the channel; rx.arena is &up */
         /* Buffers of finished calls, kept for the next ones (the GIL
          * guards them): a big payload's pages are not faulted in anew
          * every call. */

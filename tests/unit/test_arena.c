@@ -147,6 +147,7 @@ static void test_frame_round_trip(void **state)
         struct ex_buf out = {0}, in = {0};
         struct ex_frame_header h = {.kind = EX_MSG_REPLY, .request_id = 1},
                                got;
+        struct ex_rx rx = {.arena = &s->cdown};
         struct ex_reader r;
         struct ex_item it;
         static uint8_t one[100000], two[3000];
@@ -169,8 +170,8 @@ static void test_frame_round_trip(void **state)
         assert_null(out.fds.lease); /* sent: the lease ended */
         assert_int_equal(ex_arena_lease(&s->down), -EBUSY); /* not acked */
 
-        assert_int_equal(ex_frame_recv_arena(s->sv[1], 1 << 20, -1, -1,
-                                             &s->cdown, &got, &in),
+        assert_int_equal(ex_frame_recv_rx(s->sv[1], 1 << 20, -1, -1, &rx,
+                                          &got, &in),
                          0);
         assert_int_equal(got.flags, EX_FRAME_FLAG_ARENA);
         assert_ptr_equal(in.fds.from, &s->cdown);
@@ -241,6 +242,7 @@ static void test_receiver_refuses_misplaced_arena_frames(void **state)
         struct sides *s = *state;
         struct ex_frame_header got;
         struct ex_buf in = {0};
+        struct ex_rx rx = {.arena = &s->cdown};
         uint8_t none = EX_TAG_NONE;
 
         /* A flagged frame where no arena was agreed. */
@@ -254,13 +256,13 @@ static void test_receiver_refuses_misplaced_arena_frames(void **state)
                          0);
         /* A flagged release. */
         send_raw(s->sv[0], EX_FRAME_FLAG_ARENA, EX_MSG_RELEASE, NULL, 0);
-        assert_int_equal(ex_frame_recv_arena(s->sv[1], 100, -1, -1,
-                                             &s->cdown, &got, &in),
+        assert_int_equal(ex_frame_recv_rx(s->sv[1], 100, -1, -1, &rx, &got,
+                                          &in),
                          -EBADMSG);
         /* An unknown flag. */
         send_raw(s->sv[0], 0x0002, EX_MSG_REPLY, &none, 1);
-        assert_int_equal(ex_frame_recv_arena(s->sv[1], 100, -1, -1,
-                                             &s->cdown, &got, &in),
+        assert_int_equal(ex_frame_recv_rx(s->sv[1], 100, -1, -1, &rx, &got,
+                                          &in),
                          -EBADMSG);
         ex_buf_free(&in);
 }

@@ -1009,6 +1009,51 @@ static void test_oob_check(void **state)
         assert_int_equal(ex_oob_check(-1, 0), -EBADMSG);
 }
 
+/* The adaptive spin's record: a failed spin makes the next waits sleep at
+ * once, twice as many after each failure, up to EX_SPIN_BACKOFF_MAX; with
+ * one CPU it never spins. Each wait here times out (nothing is sent), so
+ * every spin fails. */
+static void test_spin_backoff(void **state)
+{
+        struct ex_rx rx = {.cpus = 2}, one = {.cpus = 1};
+        struct ex_frame_header h;
+        struct ex_buf in = {0};
+        uint32_t want = 1;
+        int sv[2];
+
+        (void)state;
+        pair(sv);
+        for (int round = 0; round < 10; round++) {
+                assert_int_equal(ex_frame_recv_rx(sv[1], 100, ex_now_ms() + 2,
+                                                  -1, &rx, &h, &in),
+                                 -ETIMEDOUT);
+                assert_int_equal(rx.backoff, want);
+                assert_int_equal(rx.skip, want);
+                /* The next `want` waits do not spin: the record only
+                 * counts down. */
+                for (uint32_t i = 0; i < want; i++) {
+                        assert_int_equal(ex_frame_recv_rx(sv[1], 100,
+                                                          ex_now_ms(), -1,
+                                                          &rx, &h, &in),
+                                         -ETIMEDOUT);
+                        assert_int_equal(rx.backoff, want);
+                        assert_int_equal(rx.skip, want - i - 1);
+                }
+                want = want * 2 > EX_SPIN_BACKOFF_MAX ? EX_SPIN_BACKOFF_MAX
+                                                      : want * 2;
+        }
+        assert_int_equal(rx.backoff, EX_SPIN_BACKOFF_MAX);
+        /* One CPU: no spin, so nothing to record. */
+        assert_int_equal(ex_frame_recv_rx(sv[1], 100, ex_now_ms() + 2, -1,
+                                          &one, &h, &in),
+                         -ETIMEDOUT);
+        assert_int_equal(one.backoff, 0);
+        assert_int_equal(one.skip, 0);
+        ex_buf_free(&in);
+        close(sv[0]);
+        close(sv[1]);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1033,6 +1078,7 @@ int main(void)
                 cmocka_unit_test(test_recv_fds_closed_on_error),
                 cmocka_unit_test(test_send_recv_large_with_fds),
                 cmocka_unit_test(test_oob_check),
+                cmocka_unit_test(test_spin_backoff),
                 cmocka_unit_test(test_send_deadline_to_a_peer_that_does_not_read),
         };
 
