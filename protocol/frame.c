@@ -325,16 +325,12 @@ static int wait_readable(int fd, int64_t deadline_ms, int watch_fd)
         }
 }
 
-/* Poll for up to EX_SPIN_US while rx's record says spinning pays (see
- * struct ex_rx); 1 when the socket became readable meanwhile. A process
- * wake-up costs tens of microseconds on a VM, more than a chatty call's
- * reply usually takes. Never with one CPU: spinning would only delay the
- * peer. */
-static int spin_until_readable(int fd, struct ex_rx *rx)
+/* Whether this wait may spin (see struct ex_rx): never with one CPU, as
+ * spinning would only delay the peer, nor while failed spins are being
+ * paid back. A process wake-up costs tens of microseconds on a VM, more
+ * than a chatty call's reply usually takes. */
+static int spin_allowed(struct ex_rx *rx)
 {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int64_t until;
-
         if (!rx)
                 return 0;
         if (rx->cpus == 0) {
@@ -350,29 +346,32 @@ static int spin_until_readable(int fd, struct ex_rx *rx)
                 rx->skip--;
                 return 0;
         }
-        until = ex_now_us() + EX_SPIN_US;
-        do
-                if (poll(&p, 1, 0) > 0) {
-                        rx->backoff = 0;
-                        return 1;
-                }
-        while (ex_now_us() < until);
+        return 1;
+}
+
+static void spin_ended(struct ex_rx *rx, int caught)
+{
+        if (caught) {
+                rx->backoff = 0;
+                return;
+        }
         rx->backoff = rx->backoff ? rx->backoff * 2 : 1;
         if (rx->backoff > EX_SPIN_BACKOFF_MAX)
                 rx->backoff = EX_SPIN_BACKOFF_MAX;
         rx->skip = rx->backoff;
-        return 0;
 }
 
 /* Read exactly n bytes. The socket is tried first, since the bytes are
  * often there already (a payload right behind its header); then we spin
- * briefly; then we sleep: in a blocking read when there is neither a
+ * briefly, trying it again (the read that succeeds is the last system
+ * call); then we sleep: in a blocking read when there is neither a
  * deadline nor a watch fd, else in poll(). */
 static int read_exact(int fd, uint8_t *buf, size_t n, int64_t deadline_ms,
                       int watch_fd, struct ex_rx *rx, struct ex_fds *fds,
                       uint32_t max_fds)
 {
         int blocking = 0;
+        int64_t spin_until = 0; /* while spinning: when to stop */
         size_t got = 0;
 
         while (got < n) {
@@ -400,6 +399,10 @@ static int read_exact(int fd, uint8_t *buf, size_t n, int64_t deadline_ms,
                         return -EBADMSG;
                 }
                 if (k > 0) {
+                        if (spin_until) {
+                                spin_ended(rx, 1);
+                                spin_until = 0;
+                        }
                         got += (size_t)k;
                         continue;
                 }
@@ -410,8 +413,14 @@ static int read_exact(int fd, uint8_t *buf, size_t n, int64_t deadline_ms,
                 if (errno == EAGAIN || errno == EWOULDBLOCK) {
                         int r;
 
-                        if (spin_until_readable(fd, rx))
+                        if (!spin_until && spin_allowed(rx))
+                                spin_until = ex_now_us() + EX_SPIN_US;
+                        if (spin_until && ex_now_us() < spin_until)
                                 continue;
+                        if (spin_until) {
+                                spin_ended(rx, 0);
+                                spin_until = 0;
+                        }
                         if (deadline_ms < 0 && watch_fd < 0) {
                                 blocking = 1;
                                 continue;

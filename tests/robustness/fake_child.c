@@ -1,10 +1,12 @@
 /* A stand-in child for the hostile-frame tests: started by a real session
- * in place of the Python interpreter (same argv: -I -S -c BOOTSTRAP ROOT,
- * the channel at fd 3), it writes the file named by ROOT onto its channel
+ * in place of the Python interpreter (same argv: the interpreter's options,
+ * -c BOOTSTRAP ROOT CORE, the channel at fd 3), it writes the file named
+ * by ROOT onto its channel
  * as it stands (forged frames, prepared by the test), then shuts its
  * sending side, and reads and drops whatever the parent sends until EOF.
  * C, not Python: the test starts thousands of these. */
 #include <fcntl.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,9 +14,12 @@ int main(int argc, char **argv)
 {
         static char buf[1 << 16];
         ssize_t n;
-        int in;
+        int in, c = 1;
 
-        if (argc < 6 || (in = open(argv[5], O_RDONLY)) < 0)
+        while (c < argc && strcmp(argv[c], "-c") != 0)
+                c++;
+        /* ROOT follows the bootstrap code. */
+        if (c + 2 >= argc || (in = open(argv[c + 2], O_RDONLY)) < 0)
                 return 2;
         while ((n = read(in, buf, sizeof(buf))) > 0)
                 for (ssize_t off = 0, k; off < n; off += k)
