@@ -58,6 +58,14 @@ void ex_arena_unmap(struct ex_arena *a)
         memset(a, 0, sizeof(*a));
 }
 
+/* A half-made pair undone; returns err. */
+static int unmap_both(struct ex_arena *down, struct ex_arena *up, int err)
+{
+        ex_arena_unmap(down);
+        ex_arena_unmap(up);
+        return err;
+}
+
 /* Point both directions at their values and acknowledgement words. */
 static void wire(struct ex_arena *down, struct ex_arena *up)
 {
@@ -94,11 +102,8 @@ int ex_arena_pair_create(struct ex_arena *down, struct ex_arena *up,
                 r = -errno;
         if (r == 0 && fcntl(ufd, F_ADD_SEALS, SIZE_SEALS) < 0)
                 r = -errno;
-        if (r < 0) {
-                ex_arena_unmap(down);
-                ex_arena_unmap(up);
-                return r;
-        }
+        if (r < 0)
+                return unmap_both(down, up, r);
         wire(down, up);
         *down_fd = take_fd(&dfd);
         *up_fd = take_fd(&ufd);
@@ -134,11 +139,8 @@ int ex_arena_pair_map(struct ex_arena *down, struct ex_arena *up,
                 r = map_fd(down, down_fd, EX_ARENA_SIZE, PROT_READ);
         if (r == 0)
                 r = map_fd(up, up_fd, up_len, PROT_READ | PROT_WRITE);
-        if (r < 0) {
-                ex_arena_unmap(down);
-                ex_arena_unmap(up);
-                return r;
-        }
+        if (r < 0)
+                return unmap_both(down, up, r);
         wire(down, up);
         return 0;
 }

@@ -25,15 +25,7 @@
 
 #include "buf.h"
 #include "codec.h"
-
-#define CHECK(cond)                                                            \
-        do {                                                                   \
-                if (!(cond)) {                                                 \
-                        fprintf(stderr, "%s:%d: check failed: %s\n",           \
-                                __FILE__, __LINE__, #cond);                    \
-                        abort();                                               \
-                }                                                              \
-        } while (0)
+#include "fuzz_check.h"
 
 static struct ex_limits limits_for(uint8_t sel)
 {

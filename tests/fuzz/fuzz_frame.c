@@ -36,15 +36,7 @@
 #include "codec.h"
 #include "frame.h"
 #include "oob.h"
-
-#define CHECK(cond)                                                            \
-        do {                                                                   \
-                if (!(cond)) {                                                 \
-                        fprintf(stderr, "%s:%d: check failed: %s\n",           \
-                                __FILE__, __LINE__, #cond);                    \
-                        abort();                                               \
-                }                                                              \
-        } while (0)
+#include "fuzz_check.h"
 
 /* Inputs longer than this are skipped: all of it must fit in the socket
  * buffer, as nothing reads while it is written. */
