@@ -58,12 +58,23 @@ def _fail(origin, key, reason):
     raise _ProfileError(f"extradite: sandbox profile {origin}:{where}: {reason}")
 
 
+# path -> ((mtime_ns, size, inode), parsed tables): every extradite() call
+# with a share_key reads its profile (to compare it), so parse each file
+# version once.
+_parsed = {}
+
+
 def _read_file(path):
     import tomllib
 
     try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
+        st = os.stat(path)
+        version = (st.st_mtime_ns, st.st_size, st.st_ino)
+        cached = _parsed.get(path)
+        if cached is None or cached[0] != version:
+            with open(path, "rb") as f:
+                cached = _parsed[path] = (version, tomllib.load(f))
+        return copy.deepcopy(cached[1])  # callers merge into what they get
     except OSError as e:
         raise _ProfileError(f"extradite: cannot read sandbox profile {path}: {e}") from None
     except tomllib.TOMLDecodeError as e:

@@ -8,7 +8,7 @@ set. The child itself, its channel and its sandbox are the C core's
 (_core.Session); this file only keeps the books.
 
 All of it is per interpreter: each subinterpreter imports its own copy of
-this module, so share_keys, keep-alive timers and the exit hook cover the
+this module, so share_keys, keep-alive reaper and the exit hook cover the
 sessions of the interpreter that made them, and two subinterpreters using
 the same share_key get two children.
 """
@@ -17,6 +17,7 @@ import atexit
 import os
 import sys
 import threading
+import time
 import weakref
 
 from . import _core, _sandbox
@@ -30,6 +31,10 @@ _open_sessions = weakref.WeakSet()
 # share_key -> _Shared; guarded by _lock.
 _shared = {}
 _lock = threading.RLock()
+# Wakes the keep-alive reaper (one thread, started on first need) when a
+# deadline is set or the reaper must stop.
+_reaper_wake = threading.Condition(_lock)
+_reaper = {"thread": None, "stop": False}
 
 
 def check_timeout(name, value):
@@ -121,12 +126,10 @@ class _Shared:
         self.stop = stop
         self.keepalive = keepalive
         self.holders = 0
-        self.timer = None
+        self.deadline = None  # time.monotonic() when an idle child stops
 
-    def cancel_timer(self):
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+    def cancel_keepalive(self):
+        self.deadline = None
 
 
 def _settings(sandbox, call_timeout, keepalive, transport):
@@ -174,7 +177,7 @@ def _get_or_start(key, module, sandbox, call_timeout, keepalive, transport):
 
 
 def _drop(entry):
-    entry.cancel_timer()
+    entry.cancel_keepalive()
     if _shared.get(entry.key) is entry:
         del _shared[entry.key]
     entry.stop()
@@ -182,25 +185,50 @@ def _drop(entry):
 
 def _idle(entry):
     """No class holds the child any more: stop it now, or after the
-    keep-alive time if it is still idle then."""
+    keep-alive time if it is still idle then. Called with _lock held."""
     if entry.keepalive is None:
         _drop(entry)
         return
-
-    def expire():
-        with _lock:
-            if entry.holders == 0 and entry.timer is timer:
-                _drop(entry)
-
-    entry.cancel_timer()
-    timer = threading.Timer(entry.keepalive, expire)
-    if _daemon_threads_allowed():
-        timer.daemon = True
-    elif not _stop_idle_at_thread_shutdown():
+    if not _start_reaper():
         _drop(entry)  # the interpreter is ending: no keep-alive
         return
-    entry.timer = timer
-    timer.start()
+    entry.deadline = time.monotonic() + entry.keepalive
+    _reaper_wake.notify()
+
+
+def _reap():
+    """The keep-alive reaper: stops each idle shared child once its
+    deadline passes; sleeps until the next deadline or a wake-up."""
+    with _lock:
+        while not _reaper["stop"]:
+            now = time.monotonic()
+            for entry in list(_shared.values()):
+                if entry.deadline is not None and entry.deadline <= now:
+                    _drop(entry)
+            pending = [e.deadline for e in _shared.values() if e.deadline is not None]
+            _reaper_wake.wait(min(pending) - now if pending else None)
+        _reaper["thread"] = None
+
+
+def _start_reaper():
+    """One reaper thread per interpreter, started on first need (starting a
+    thread per idle period cost each close() a millisecond). False if
+    threading is already shutting down. Called with _lock held."""
+    if _reaper["thread"] is not None:
+        return True
+    if not _daemon_threads_allowed() and not _stop_idle_at_thread_shutdown():
+        return False
+    _reaper["stop"] = False
+    thread = threading.Thread(target=_reap, name="extradite-keepalive")
+    # Where daemon threads are refused it is an ordinary thread, stopped by
+    # _stop_idle when the interpreter's threads shut down.
+    thread.daemon = _daemon_threads_allowed()
+    try:
+        thread.start()
+    except RuntimeError:
+        return False
+    _reaper["thread"] = thread
+    return True
 
 
 def _daemon_threads_allowed():
@@ -213,11 +241,11 @@ _stop_idle_registered = []
 
 
 def _stop_idle_at_thread_shutdown():
-    """Where daemon threads are refused, a keep-alive timer is an ordinary
-    thread, and an interpreter waits for those before it runs its atexit
-    handlers: without this the timer would hold up its end for the whole
-    keep-alive time. threading's own exit hooks run before that wait.
-    False if threading is already shutting down."""
+    """Where daemon threads are refused, the reaper is an ordinary thread,
+    and an interpreter waits for those before it runs its atexit handlers:
+    without this it would hold up the interpreter's end. threading's own
+    exit hooks run before that wait. False if threading is already
+    shutting down."""
     if not _stop_idle_registered:
         try:
             threading._register_atexit(_stop_idle)
@@ -228,11 +256,14 @@ def _stop_idle_at_thread_shutdown():
 
 
 def _stop_idle():
-    """Stop every shared child that only waits for its keep-alive timer."""
+    """Stop every shared child that only waits for its keep-alive, and the
+    reaper."""
     with _lock:
         for entry in list(_shared.values()):
-            if entry.timer is not None:
+            if entry.deadline is not None:
                 _drop(entry)
+        _reaper["stop"] = True
+        _reaper_wake.notify()
 
 
 def acquire(share_key, module, sandbox, call_timeout, keepalive, transport):
@@ -248,7 +279,7 @@ def acquire(share_key, module, sandbox, call_timeout, keepalive, transport):
         entry, _ = _get_or_start(
             share_key, module, sandbox, call_timeout, keepalive, transport
         )
-        entry.cancel_timer()
+        entry.cancel_keepalive()
         entry.holders += 1
     released = []
 
