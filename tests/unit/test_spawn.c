@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -66,7 +67,8 @@ static int report(void)
                                       st0.st_rdev == null_st.st_rdev);
         f = fopen("/proc/self/status", "r");
         while (f && fgets(line, sizeof(line), f))
-                if (strncmp(line, "NoNewPrivs:", 11) == 0)
+                if (strncmp(line, "NoNewPrivs:", 11) == 0 ||
+                    strncmp(line, "SigBlk:", 7) == 0)
                         n += (size_t)snprintf(out + n, sizeof(out) - n, "%s",
                                               line);
         if (f)
@@ -173,6 +175,26 @@ static void test_session_stdin_and_no_new_privs(void **state)
         assert_non_null(strstr(r, "NoNewPrivs:\t1\n"));
 }
 
+/* ex_spawn blocks every signal around vfork(): the child must get the
+ * caller's mask back before exec, not inherit the blocked one. */
+static void test_child_gets_the_callers_signal_mask(void **state)
+{
+        sigset_t usr2, old;
+        char *r;
+
+        (void)state;
+        r = spawn_report();
+        assert_non_null(strstr(r, "SigBlk:\t0000000000000000\n"));
+        /* A signal the caller blocks stays blocked (SIGUSR2 is 12: bit
+         * 11 of the mask). */
+        sigemptyset(&usr2);
+        sigaddset(&usr2, SIGUSR2);
+        assert_int_equal(pthread_sigmask(SIG_BLOCK, &usr2, &old), 0);
+        r = spawn_report();
+        assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+        assert_non_null(strstr(r, "SigBlk:\t0000000000000800\n"));
+}
+
 static void test_exit_status_is_reported(void **state)
 {
         char *argv[] = {"/bin/sh", "-c", "exit 7", NULL};
@@ -264,6 +286,7 @@ int main(int argc, char **argv)
                 cmocka_unit_test(test_child_sees_only_stdio_and_channel),
                 cmocka_unit_test(test_environment_is_exactly_the_given_one),
                 cmocka_unit_test(test_session_stdin_and_no_new_privs),
+                cmocka_unit_test(test_child_gets_the_callers_signal_mask),
                 cmocka_unit_test(test_exit_status_is_reported),
                 cmocka_unit_test(test_exec_failure_names_stage_and_leaves_nothing),
                 cmocka_unit_test(test_wait_times_out_then_stop_kills),
