@@ -291,9 +291,6 @@ static int take_fds(struct msghdr *msg, struct ex_fds *fds, uint32_t max)
         return rc;
 }
 
-/* Read exactly n bytes from fd, waiting with poll() so the deadline and the
- * watch fd can end the wait. Fds arriving with the bytes go to `fds` (at
- * most max_fds in all). */
 /* Wait until fd is readable: 0, -ETIMEDOUT past the deadline, -ECHILD
  * when watch_fd became readable first (the socket wins a tie: a dying
  * child's last frame and its EOF are both in the socket, so nothing is
@@ -361,22 +358,24 @@ static void spin_ended(struct ex_rx *rx, int caught)
         rx->skip = rx->backoff;
 }
 
-/* Read exactly n bytes. The socket is tried first, since the bytes are
+/* One read of at most n bytes that returns some: the number read, or
+ * -errno (-EPIPE at EOF). The socket is tried first, since the bytes are
  * often there already (a payload right behind its header); then we spin
  * briefly, trying it again (the read that succeeds is the last system
  * call); then we sleep: in a blocking read when there is neither a
- * deadline nor a watch fd, else in poll(). */
-static int read_exact(int fd, uint8_t *buf, size_t n, int64_t deadline_ms,
-                      int watch_fd, struct ex_rx *rx, struct ex_fds *fds,
-                      uint32_t max_fds)
+ * deadline nor a watch fd, else in poll(), so the deadline and the watch
+ * fd can end the wait. Fds arriving with the bytes go to `fds` (at most
+ * max_fds in all). */
+static ssize_t recv_some(int fd, uint8_t *buf, size_t n, int64_t deadline_ms,
+                         int watch_fd, struct ex_rx *rx, struct ex_fds *fds,
+                         uint32_t max_fds)
 {
         int blocking = 0;
         int64_t spin_until = 0; /* while spinning: when to stop */
-        size_t got = 0;
 
-        while (got < n) {
+        for (;;) {
                 union fd_control ctl;
-                struct iovec iov = {.iov_base = buf + got, .iov_len = n - got};
+                struct iovec iov = {.iov_base = buf, .iov_len = n};
                 struct msghdr msg = {
                         .msg_iov = &iov,
                         .msg_iovlen = 1,
@@ -399,12 +398,9 @@ static int read_exact(int fd, uint8_t *buf, size_t n, int64_t deadline_ms,
                         return -EBADMSG;
                 }
                 if (k > 0) {
-                        if (spin_until) {
+                        if (spin_until)
                                 spin_ended(rx, 1);
-                                spin_until = 0;
-                        }
-                        got += (size_t)k;
-                        continue;
+                        return k;
                 }
                 if (k == 0)
                         return -EPIPE;
@@ -435,7 +431,134 @@ static int read_exact(int fd, uint8_t *buf, size_t n, int64_t deadline_ms,
                         return -EPIPE;
                 return -errno;
         }
+}
+
+/* Read exactly n bytes (recv_some until done). */
+static int read_exact(int fd, uint8_t *buf, size_t n, int64_t deadline_ms,
+                      int watch_fd, struct ex_rx *rx, struct ex_fds *fds,
+                      uint32_t max_fds)
+{
+        size_t got = 0;
+
+        while (got < n) {
+                ssize_t k = recv_some(fd, buf + got, n - got, deadline_ms,
+                                      watch_fd, rx, fds, max_fds);
+
+                if (k < 0)
+                        return (int)k;
+                got += (size_t)k;
+        }
         return 0;
+}
+
+/* ---- the staged reader (channels with an ex_rx) -------------------------
+ *
+ * A small frame's header and payload come in one read: the reader asks for
+ * up to EX_RX_STAGE bytes and keeps what belongs to the next frames for
+ * later. Fds are the catch: the kernel hands them over with the read that
+ * reaches the first segment they were sent with, and stops that read at the
+ * end of that segment. So the fds of a read belong to the frame holding its
+ * last byte (a sender puts them on a frame's first bytes; a peer that puts
+ * them elsewhere only gets them counted with another frame of its own).
+ * They wait in rx->held until that frame is taken. */
+
+static size_t staged(const struct ex_rx *rx)
+{
+        return rx->tail - rx->head;
+}
+
+static void stage_take(struct ex_rx *rx, size_t n)
+{
+        rx->head += (uint32_t)n;
+        rx->pos += n;
+}
+
+/* Read at least one more byte into the stage. */
+static int stage_fill(int fd, int64_t deadline_ms, int watch_fd,
+                      struct ex_rx *rx, uint32_t max_fds)
+{
+        struct ex_fds got = {.n = 0};
+        ssize_t k;
+
+        if (rx->head) {
+                memmove(rx->stage, rx->stage + rx->head, staged(rx));
+                rx->tail -= rx->head;
+                rx->head = 0;
+        }
+        k = recv_some(fd, rx->stage + rx->tail, EX_RX_STAGE - rx->tail,
+                      deadline_ms, watch_fd, rx, &got, max_fds);
+        if (k < 0) {
+                ex_fds_close(&got);
+                return (int)k;
+        }
+        if (got.n) {
+                /* One frame's fds at a time: the frame they came with
+                 * takes them before the stage needs another read. */
+                if (rx->held.n) {
+                        ex_fds_close(&got);
+                        return -EBADMSG;
+                }
+                rx->held = got;
+                rx->held_at = rx->pos + staged(rx) + (uint64_t)k - 1;
+        }
+        rx->tail += (uint32_t)k;
+        return 0;
+}
+
+/* The header of the next frame, from the stage (consumed). */
+static int staged_header(int fd, int64_t deadline_ms, int watch_fd,
+                         struct ex_rx *rx, uint32_t max_fds,
+                         uint8_t hdr[EX_FRAME_HEADER_SIZE])
+{
+        while (staged(rx) < EX_FRAME_HEADER_SIZE) {
+                int r = stage_fill(fd, deadline_ms, watch_fd, rx, max_fds);
+
+                if (r < 0)
+                        return r;
+        }
+        memcpy(hdr, rx->stage + rx->head, EX_FRAME_HEADER_SIZE);
+        stage_take(rx, EX_FRAME_HEADER_SIZE);
+        return 0;
+}
+
+/* The payload of a frame that started at stream offset `start`: what is
+ * staged, then the rest read straight into it (no further than the frame:
+ * fds in those reads are its own); and the held fds if they are its. */
+static int staged_payload(int fd, int64_t deadline_ms, int watch_fd,
+                          struct ex_rx *rx, uint32_t max_fds, uint64_t start,
+                          uint32_t len, struct ex_buf *payload)
+{
+        size_t take = staged(rx) < len ? staged(rx) : len;
+        uint64_t end = start + EX_FRAME_HEADER_SIZE + len;
+
+        if (take) /* an empty payload may have no buffer at all */
+                memcpy(payload->data, rx->stage + rx->head, take);
+        stage_take(rx, take);
+        if (take < len) {
+                int r = read_exact(fd, payload->data + take, len - take,
+                                   deadline_ms, watch_fd, rx, &payload->fds,
+                                   max_fds);
+                if (r < 0)
+                        return r;
+                rx->pos += len - take;
+        }
+        payload->len = len;
+        if (rx->held.n && rx->held_at < end) {
+                /* Before this frame: no frame took them. */
+                if (rx->held_at < start ||
+                    payload->fds.n + rx->held.n > max_fds)
+                        return -EBADMSG;
+                for (uint32_t i = 0; i < rx->held.n; i++)
+                        ex_fds_push(&payload->fds, rx->held.fd[i]);
+                rx->held.n = 0;
+        }
+        return 0;
+}
+
+void ex_rx_free(struct ex_rx *rx)
+{
+        ex_fds_close(&rx->held);
+        rx->head = rx->tail = 0;
 }
 
 static int recv_frame(int fd, uint32_t max_payload, int64_t deadline_ms,
@@ -444,14 +567,21 @@ static int recv_frame(int fd, uint32_t max_payload, int64_t deadline_ms,
                       uint32_t max_fds)
 {
         struct ex_arena *arena = rx ? rx->arena : NULL;
+        /* Only a channel's reader keeps a stage between frames. */
+        int staging = rx && max_fds > 0;
+        uint64_t start = staging ? rx->pos : 0;
         uint32_t gen = 0;
         uint8_t hdr[EX_FRAME_HEADER_SIZE];
         struct ex_frame_header fh;
         int r;
 
         ex_buf_reset(payload); /* closes fds left from the last frame */
-        r = read_exact(fd, hdr, sizeof(hdr), deadline_ms, watch_fd, rx,
-                       &payload->fds, max_fds);
+        if (staging)
+                r = staged_header(fd, deadline_ms, watch_fd, rx, max_fds,
+                                  hdr);
+        else
+                r = read_exact(fd, hdr, sizeof(hdr), deadline_ms, watch_fd,
+                               rx, &payload->fds, max_fds);
         if (r < 0)
                 return r;
         /* Validate before reserving: a hostile length allocates nothing. */
@@ -469,6 +599,13 @@ static int recv_frame(int fd, uint32_t max_payload, int64_t deadline_ms,
                 r = ex_buf_reserve(payload, fh.length);
                 if (r < 0)
                         return r;
+        }
+        if (staging) {
+                r = staged_payload(fd, deadline_ms, watch_fd, rx, max_fds,
+                                   start, fh.length, payload);
+                if (r < 0)
+                        return r;
+        } else if (fh.length) {
                 r = read_exact(fd, payload->data, fh.length, deadline_ms,
                                watch_fd, rx, &payload->fds, max_fds);
                 if (r < 0)

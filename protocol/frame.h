@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "oob.h"
 
 #define EX_FRAME_HEADER_SIZE 16u
 /* The frame's big byte strings are in the sender's shared arena
@@ -153,7 +154,19 @@ struct ex_rx {
         int cpus;         /* CPUs this thread may use; 0: not read yet */
         uint32_t skip;    /* waits left that do not spin */
         uint32_t backoff; /* skip after the next failed spin */
+        /* Bytes read ahead: a small frame's header and payload come in one
+         * read, and what follows waits here for the next frames
+         * (frame.c, "the staged reader"). stage[head, tail) is unread;
+         * pos is its stream offset. Fds that came with staged bytes wait
+         * in `held` for the frame holding held_at (the last byte of their
+         * read). Free with ex_rx_free. */
+        uint32_t head, tail;
+        uint64_t pos;
+        struct ex_fds held;
+        uint64_t held_at;
+        uint8_t stage[4096];
 };
+#define EX_RX_STAGE sizeof(((struct ex_rx *)0)->stage)
 #define EX_SPIN_US 50
 #define EX_SPIN_BACKOFF_MAX 64u
 
@@ -164,6 +177,8 @@ struct ex_rx {
 int ex_frame_recv_rx(int fd, uint32_t max_payload, int64_t deadline_ms,
                      int watch_fd, struct ex_rx *rx,
                      struct ex_frame_header *h, struct ex_buf *payload);
+/* Close the fds an ex_rx still holds (a zeroed one is fine). */
+void ex_rx_free(struct ex_rx *rx);
 
 /* CLOCK_MONOTONIC now, in milliseconds. */
 int64_t ex_now_ms(void);

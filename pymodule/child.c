@@ -722,6 +722,7 @@ PyObject *ex_child_main(PyObject *module, PyObject *Py_UNUSED(unused))
         }
         /* Drop the objects the parent held so their finalizers run, then
          * leave without the interpreter's slow teardown. */
+        ex_rx_free(&c.rx);
         ex_exports_clear(&c.exports);
         c.st->child = NULL; /* ParentRefs dying from here on send nothing */
         PyErr_Clear();

@@ -665,6 +665,7 @@ static void shut_down(ex_session *s, int grace_ms)
         }
         if (s->sock >= 0)
                 close(take_fd(&s->sock));
+        ex_rx_free(&s->rx); /* we hold the reader's role */
         if (s->sync_ready && s->send_lock) {
                 PyThread_release_lock(s->send_lock);
                 pthread_mutex_lock(&s->mu);
@@ -1588,6 +1589,7 @@ static void session_dealloc(ex_session *s)
         /* After the buffers: letting go of one writes to "up". */
         for (size_t i = 0; i < sizeof(s->spare) / sizeof(*s->spare); i++)
                 ex_buf_free(&s->spare[i]);
+        ex_rx_free(&s->rx);
         ex_arena_unmap(&s->down);
         ex_arena_unmap(&s->up);
         PyMem_Free(s->stash);

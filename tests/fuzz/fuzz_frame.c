@@ -6,12 +6,15 @@
  *   byte 0    bit 7: fds ride along; bits 0-6 % 70: how many (up to 69,
  *             more than EX_FDS_MAX = 64)
  *   byte 1    bit 0: the fds are pipe ends instead of sealed memfds
+ *             bit 1: read through a channel's staged reader (ex_rx, as
+ *             the session and the child do) instead of frame by frame
  *   bytes 2-3 offset in the stream (little-endian, modulo its length) of
  *             the write the fds are attached to
  *   the rest  the stream: written to one end of an AF_UNIX stream
  *             socketpair, which is then shut down (the child exited)
  *
- * The parent's side reads frames with ex_frame_recv_fds() at the real cap
+ * The parent's side reads frames with ex_frame_recv_fds() (or
+ * ex_frame_recv_rx() with an ex_rx and no arena) at the real cap
  * until an error; for each frame it decodes what session.c would: the
  * violation report's syscall number, or the value with its out-of-band
  * fds checked (ex_oob_check) and copied (ex_oob_read).
@@ -147,6 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint32_t nfds = 0;
         size_t n, split;
         const uint8_t *stream;
+        static struct ex_rx rx; /* 4 KiB stage: not on the stack */
         struct ex_buf in = {0};
         struct ex_frame_header h;
         int before, r;
@@ -175,9 +179,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         shutdown(sv[1], SHUT_WR);
 
+        memset(&rx, 0, sizeof(rx));
         for (;;) {
-                r = ex_frame_recv_fds(sv[0], EX_FRAME_MAX_DEFAULT, -1, -1, &h,
-                                      &in);
+                if (data[1] & 2)
+                        r = ex_frame_recv_rx(sv[0], EX_FRAME_MAX_DEFAULT, -1,
+                                             -1, &rx, &h, &in);
+                else
+                        r = ex_frame_recv_fds(sv[0], EX_FRAME_MAX_DEFAULT, -1,
+                                              -1, &h, &in);
                 if (r < 0) {
                         CHECK(in.fds.n == 0);
                         break;
@@ -193,6 +202,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(in.cap <= EX_FRAME_MAX_DEFAULT);
         CHECK(r == -EPIPE || r == -EBADMSG || r == -EMSGSIZE);
         ex_buf_free(&in);
+        ex_rx_free(&rx);
         close(sv[0]);
         close(sv[1]);
         /* Nothing received was left open (fds still queued in the socket

@@ -1009,6 +1009,157 @@ static void test_oob_check(void **state)
         assert_int_equal(ex_oob_check(-1, 0), -EBADMSG);
 }
 
+/* ---- the staged reader ------------------------------------------------ */
+
+/* n raw bytes (no header) with one fd on them. */
+static void send_raw_with_fd(int sock, const void *p, size_t n, int fd)
+{
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } ctl;
+        struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = ctl.buf,
+                             .msg_controllen = sizeof(ctl.buf)};
+        struct cmsghdr *c;
+
+        memset(&ctl, 0, sizeof(ctl));
+        c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        assert_int_equal(sendmsg(sock, &msg, 0), (ssize_t)n);
+}
+
+static void send_small(int fd, uint32_t id, const int *fds, uint32_t nfds)
+{
+        uint8_t body[3] = {1, 2, (uint8_t)id};
+        struct ex_frame_header h = {.length = sizeof(body),
+                                    .kind = EX_MSG_REPLY,
+                                    .request_id = id};
+
+        assert_int_equal(ex_frame_send_fds(fd, &h, body, sizeof(body), fds,
+                                           nfds),
+                         0);
+}
+
+static uint32_t recv_staged(int fd, struct ex_rx *rx, struct ex_buf *in,
+                            uint32_t want_fds)
+{
+        struct ex_frame_header h;
+
+        assert_int_equal(ex_frame_recv_rx(fd, 1 << 20, ex_now_ms() + 5000,
+                                          -1, rx, &h, in),
+                         0);
+        assert_int_equal(in->fds.n, want_fds);
+        return h.request_id;
+}
+
+/* Several frames waiting at once come one by one, whole, each with the
+ * fds it was sent with and no other's. */
+static void test_staged_frames_keep_their_fds(void **state)
+{
+        static struct ex_rx rx;
+        struct ex_buf in = {0};
+        int sv[2], fds0 = count_open_fds(), one[1], two[2];
+
+        (void)state;
+        memset(&rx, 0, sizeof(rx));
+        pair(sv);
+        one[0] = memfd_create("a", MFD_CLOEXEC);
+        two[0] = memfd_create("b", MFD_CLOEXEC);
+        two[1] = memfd_create("c", MFD_CLOEXEC);
+        send_small(sv[0], 1, NULL, 0);
+        send_small(sv[0], 2, one, 1);
+        send_small(sv[0], 3, NULL, 0);
+        send_small(sv[0], 4, two, 2);
+        send_small(sv[0], 5, NULL, 0);
+        close(one[0]);
+        close(two[0]);
+        close(two[1]);
+        assert_int_equal(recv_staged(sv[1], &rx, &in, 0), 1);
+        assert_int_equal(recv_staged(sv[1], &rx, &in, 1), 2);
+        assert_int_equal(recv_staged(sv[1], &rx, &in, 0), 3);
+        assert_int_equal(recv_staged(sv[1], &rx, &in, 2), 4);
+        assert_int_equal(recv_staged(sv[1], &rx, &in, 0), 5);
+        assert_int_equal(in.len, 3);
+        assert_int_equal(in.data[2], 5);
+        ex_buf_free(&in);
+        ex_rx_free(&rx);
+        close(sv[0]);
+        close(sv[1]);
+        assert_int_equal(count_open_fds(), fds0);
+}
+
+/* A frame bigger than the stage follows a small one; one whose fds ride
+ * on its payload (not its header) still gets them. */
+static void test_staged_big_frame_and_late_fds(void **state)
+{
+        static struct ex_rx rx;
+        static uint8_t big[3 * EX_RX_STAGE + 5];
+        struct ex_frame_header h = {.length = sizeof(big),
+                                    .kind = EX_MSG_REPLY,
+                                    .request_id = 7};
+        uint8_t hdr[EX_FRAME_HEADER_SIZE];
+        struct ex_buf in = {0};
+        int sv[2], fd, fds0 = count_open_fds();
+
+        (void)state;
+        memset(&rx, 0, sizeof(rx));
+        for (size_t i = 0; i < sizeof(big); i++)
+                big[i] = (uint8_t)(i * 7);
+        pair(sv);
+        send_small(sv[0], 6, NULL, 0);
+        assert_int_equal(ex_frame_send(sv[0], &h, big, sizeof(big)), 0);
+        assert_int_equal(recv_staged(sv[1], &rx, &in, 0), 6);
+        assert_int_equal(recv_staged(sv[1], &rx, &in, 0), 7);
+        assert_int_equal(in.len, sizeof(big));
+        assert_memory_equal(in.data, big, sizeof(big));
+        /* Header alone, then the payload with an fd on it. */
+        h = (struct ex_frame_header){.length = 3, .kind = EX_MSG_REPLY,
+                                     .request_id = 8};
+        ex_frame_header_pack(&h, hdr);
+        assert_int_equal(write(sv[0], hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
+        fd = memfd_create("late", MFD_CLOEXEC);
+        send_raw_with_fd(sv[0], "abc", 3, fd);
+        assert_int_equal(recv_staged(sv[1], &rx, &in, 1), 8);
+        assert_memory_equal(in.data, "abc", 3);
+        close(fd);
+        ex_buf_free(&in);
+        ex_rx_free(&rx);
+        close(sv[0]);
+        close(sv[1]);
+        assert_int_equal(count_open_fds(), fds0);
+}
+
+/* Fds held for a frame nobody read are closed with the rx. */
+static void test_staged_held_fds_closed_by_free(void **state)
+{
+        static struct ex_rx rx;
+        struct ex_buf in = {0};
+        int sv[2], fd, fds0 = count_open_fds();
+
+        (void)state;
+        memset(&rx, 0, sizeof(rx));
+        pair(sv);
+        fd = memfd_create("held", MFD_CLOEXEC);
+        send_small(sv[0], 1, NULL, 0);
+        send_small(sv[0], 2, &fd, 1);
+        close(fd);
+        /* The first frame's read ran on into the second and took its fd. */
+        assert_int_equal(recv_staged(sv[1], &rx, &in, 0), 1);
+        assert_int_equal(rx.held.n, 1);
+        ex_rx_free(&rx);
+        assert_int_equal(rx.held.n, 0);
+        ex_buf_free(&in);
+        close(sv[0]);
+        close(sv[1]);
+        assert_int_equal(count_open_fds(), fds0);
+}
+
 /* The adaptive spin's record: a failed spin makes the next waits sleep at
  * once, twice as many after each failure, up to EX_SPIN_BACKOFF_MAX; with
  * one CPU it never spins. Each wait here times out (nothing is sent), so
@@ -1079,6 +1230,9 @@ int main(void)
                 cmocka_unit_test(test_send_recv_large_with_fds),
                 cmocka_unit_test(test_oob_check),
                 cmocka_unit_test(test_spin_backoff),
+                cmocka_unit_test(test_staged_frames_keep_their_fds),
+                cmocka_unit_test(test_staged_big_frame_and_late_fds),
+                cmocka_unit_test(test_staged_held_fds_closed_by_free),
                 cmocka_unit_test(test_send_deadline_to_a_peer_that_does_not_read),
         };
 
