@@ -150,6 +150,13 @@ static PyObject *proxy_for(ex_session *s, uint64_t id, PyTypeObject *tp)
                 p->received++;
                 return Py_NewRef((PyObject *)p);
         }
+        /* The child numbers handles from 1: 0 names nothing. */
+        if (id == 0) {
+                PyErr_SetString(s->st->ProtocolError,
+                                "extradite: peer sent handle 0, which names "
+                                "nothing");
+                return NULL;
+        }
         p = (ex_remote *)tp->tp_alloc(tp, 0);
         if (!p)
                 return NULL;

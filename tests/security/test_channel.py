@@ -23,6 +23,7 @@ FRAME_CAP = 64 << 20
 # protocol/codec.h tags
 T_NONE, T_INT, T_STR, T_LIST, T_BACKREF, T_PICKLE = 0x01, 0x04, 0x08, 0x10, 0x21, 0x30
 T_TYPE_HANDLE = 0x22
+T_HANDLE = 0x20
 T_BYTES_ARENA = 0x0E
 # protocol/frame.h and arena.h
 F_ARENA = 0x0001
@@ -128,6 +129,12 @@ def test_frames_the_parent_never_expects(attacker_cls, kind, flags, op):
     with pytest.raises(extradite.ExtraditeProtocolError):
         attacker.write_raw(frame(kind, enc_int(42), rid, op=op, flags=flags))
     assert_dead(attacker_cls, pid)
+
+
+def test_handle_zero_is_refused(attacker_cls):
+    # handles count from 1; 0 once came out as a MemoryError (make soak)
+    rid = next_request_id(attacker_cls)
+    attack(attacker_cls, frame(REPLY, bytes([T_HANDLE]) + struct.pack("<Q", 0), rid))
 
 
 def enc_arena(offset, n):
