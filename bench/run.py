@@ -209,28 +209,21 @@ def small_mutation(obj, ops):
         bump(1)
 
 
-def small_payload(obj, ops):
-    echo = obj.echo
-    for _ in range(ops):
-        echo(SMALL_STRUCT)
+def echo_of(value):
+    """A case that echoes `value` once per operation."""
+
+    def run(obj, ops):
+        echo = obj.echo
+        for _ in range(ops):
+            echo(value)
+
+    return run
 
 
-def large_list(obj, ops):
-    echo = obj.echo
-    for _ in range(ops):
-        echo(LARGE_LIST)
-
-
-def bytes_512k(obj, ops):
-    echo = obj.echo
-    for _ in range(ops):
-        echo(BLOB_512K)
-
-
-def bytes_1m(obj, ops):
-    echo = obj.echo
-    for _ in range(ops):
-        echo(BLOB_1M)
+small_payload = echo_of(SMALL_STRUCT)
+large_list = echo_of(LARGE_LIST)
+bytes_512k = echo_of(BLOB_512K)
+bytes_1m = echo_of(BLOB_1M)
 
 
 def batched_calls(obj, ops):

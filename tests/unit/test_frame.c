@@ -1011,29 +1011,6 @@ static void test_oob_check(void **state)
 
 /* ---- the staged reader ------------------------------------------------ */
 
-/* n raw bytes (no header) with one fd on them. */
-static void send_raw_with_fd(int sock, const void *p, size_t n, int fd)
-{
-        union {
-                struct cmsghdr align;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } ctl;
-        struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
-        struct msghdr msg = {.msg_iov = &iov,
-                             .msg_iovlen = 1,
-                             .msg_control = ctl.buf,
-                             .msg_controllen = sizeof(ctl.buf)};
-        struct cmsghdr *c;
-
-        memset(&ctl, 0, sizeof(ctl));
-        c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof(int));
-        assert_int_equal(sendmsg(sock, &msg, 0), (ssize_t)n);
-}
-
 static void send_small(int fd, uint32_t id, const int *fds, uint32_t nfds)
 {
         uint8_t body[3] = {1, 2, (uint8_t)id};
@@ -1103,7 +1080,6 @@ static void test_staged_big_frame_and_late_fds(void **state)
         struct ex_frame_header h = {.length = sizeof(big),
                                     .kind = EX_MSG_REPLY,
                                     .request_id = 7};
-        uint8_t hdr[EX_FRAME_HEADER_SIZE];
         struct ex_buf in = {0};
         int sv[2], fd, fds0 = count_open_fds();
 
@@ -1121,10 +1097,8 @@ static void test_staged_big_frame_and_late_fds(void **state)
         /* Header alone, then the payload with an fd on it. */
         h = (struct ex_frame_header){.length = 3, .kind = EX_MSG_REPLY,
                                      .request_id = 8};
-        ex_frame_header_pack(&h, hdr);
-        assert_int_equal(write(sv[0], hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
         fd = memfd_create("late", MFD_CLOEXEC);
-        send_raw_with_fd(sv[0], "abc", 3, fd);
+        raw_send(sv[0], &h, "abc", 1, fd, EX_FRAME_HEADER_SIZE);
         assert_int_equal(recv_staged(sv[1], &rx, &in, 1), 8);
         assert_memory_equal(in.data, "abc", 3);
         close(fd);
