@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "ring.h"
 
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE 0x0010
@@ -18,10 +19,22 @@
 #endif
 
 #define SIZE_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
-/* Where the acknowledgement words live in the "up" header page: on
- * separate cache lines, each written by one side only. */
-#define ACK_DOWN_OFFSET 0u
-#define ACK_UP_OFFSET 64u
+/* Each memfd: a header page, its direction's frame ring (ring.h), then the
+ * values. */
+#define RING_OFFSET ((size_t)EX_ARENA_HEADER)
+#define VALUES_OFFSET (RING_OFFSET + EX_RING_SIZE)
+#define MEMFD_SIZE (VALUES_OFFSET + EX_ARENA_SIZE)
+/* The shared words, each on a cache line of its own and written by one
+ * side only. In the "up" header page (both may write it): */
+#define ACK_DOWN_OFFSET 0u      /* child: down frames let go of */
+#define ACK_UP_OFFSET 64u       /* parent: up frames let go of */
+#define DOWN_HEAD_OFFSET 128u   /* child: down ring bytes taken */
+#define DOWN_SLEEP_OFFSET 192u  /* child: sleeps on the socket */
+#define UP_TAIL_OFFSET 256u     /* child: up ring bytes published */
+#define UP_HEAD_OFFSET 320u     /* parent: up ring bytes taken */
+#define UP_SLEEP_OFFSET 384u    /* parent: sleeps on the socket */
+/* In the "down" header page (the child's mapping is read-only): */
+#define DOWN_TAIL_OFFSET 0u     /* parent: down ring bytes published */
 
 static int arena_memfd(const char *name, size_t len)
 {
@@ -69,12 +82,35 @@ static int unmap_both(struct ex_arena *down, struct ex_arena *up, int err)
 /* Point both directions at their values and acknowledgement words. */
 static void wire(struct ex_arena *down, struct ex_arena *up)
 {
-        down->base = down->map;
+        down->base = down->map + VALUES_OFFSET;
         down->size = EX_ARENA_SIZE;
-        up->base = up->map + EX_ARENA_HEADER;
+        up->base = up->map + VALUES_OFFSET;
         up->size = EX_ARENA_SIZE;
         down->ack = (_Atomic uint32_t *)(void *)(up->map + ACK_DOWN_OFFSET);
         up->ack = (_Atomic uint32_t *)(void *)(up->map + ACK_UP_OFFSET);
+}
+
+#define WORD64(a, off) ((_Atomic uint64_t *)(void *)((a)->map + (off)))
+#define WORD32(a, off) ((_Atomic uint32_t *)(void *)((a)->map + (off)))
+
+int ex_arena_rings(const struct ex_arena *down, const struct ex_arena *up,
+                   struct ex_ring *down_ring, struct ex_ring *up_ring)
+{
+        if (!down->map || !up->map)
+                return -ENODEV;
+        *down_ring = (struct ex_ring){
+                .data = down->map + RING_OFFSET,
+                .tail = WORD64(down, DOWN_TAIL_OFFSET),
+                .head = WORD64(up, DOWN_HEAD_OFFSET),
+                .sleeping = WORD32(up, DOWN_SLEEP_OFFSET),
+        };
+        *up_ring = (struct ex_ring){
+                .data = up->map + RING_OFFSET,
+                .tail = WORD64(up, UP_TAIL_OFFSET),
+                .head = WORD64(up, UP_HEAD_OFFSET),
+                .sleeping = WORD32(up, UP_SLEEP_OFFSET),
+        };
+        return 0;
 }
 
 int ex_arena_pair_create(struct ex_arena *down, struct ex_arena *up,
@@ -85,16 +121,15 @@ int ex_arena_pair_create(struct ex_arena *down, struct ex_arena *up,
 
         memset(down, 0, sizeof(*down));
         memset(up, 0, sizeof(*up));
-        dfd = arena_memfd("extradite-down", EX_ARENA_SIZE);
+        dfd = arena_memfd("extradite-down", MEMFD_SIZE);
         if (dfd < 0)
                 return dfd;
-        ufd = arena_memfd("extradite-up", EX_ARENA_HEADER + EX_ARENA_SIZE);
+        ufd = arena_memfd("extradite-up", MEMFD_SIZE);
         if (ufd < 0)
                 return ufd;
-        r = map_fd(down, dfd, EX_ARENA_SIZE, PROT_READ | PROT_WRITE);
+        r = map_fd(down, dfd, MEMFD_SIZE, PROT_READ | PROT_WRITE);
         if (r == 0)
-                r = map_fd(up, ufd, EX_ARENA_HEADER + EX_ARENA_SIZE,
-                           PROT_READ | PROT_WRITE);
+                r = map_fd(up, ufd, MEMFD_SIZE, PROT_READ | PROT_WRITE);
         /* After our own writable mapping: FUTURE_WRITE refuses any new
          * writable mapping or write(), so the child can only read "down". */
         if (r == 0 && fcntl(dfd, F_ADD_SEALS,
@@ -126,19 +161,17 @@ static int check_memfd(int fd, size_t len, int seals)
 int ex_arena_pair_map(struct ex_arena *down, struct ex_arena *up,
                       int down_fd, int up_fd)
 {
-        size_t up_len = EX_ARENA_HEADER + EX_ARENA_SIZE;
         int r;
 
         memset(down, 0, sizeof(*down));
         memset(up, 0, sizeof(*up));
-        r = check_memfd(down_fd, EX_ARENA_SIZE,
-                        SIZE_SEALS | F_SEAL_FUTURE_WRITE);
+        r = check_memfd(down_fd, MEMFD_SIZE, SIZE_SEALS | F_SEAL_FUTURE_WRITE);
         if (r == 0)
-                r = check_memfd(up_fd, up_len, SIZE_SEALS);
+                r = check_memfd(up_fd, MEMFD_SIZE, SIZE_SEALS);
         if (r == 0)
-                r = map_fd(down, down_fd, EX_ARENA_SIZE, PROT_READ);
+                r = map_fd(down, down_fd, MEMFD_SIZE, PROT_READ);
         if (r == 0)
-                r = map_fd(up, up_fd, up_len, PROT_READ | PROT_WRITE);
+                r = map_fd(up, up_fd, MEMFD_SIZE, PROT_READ | PROT_WRITE);
         if (r < 0)
                 return unmap_both(down, up, r);
         wire(down, up);

@@ -8,7 +8,11 @@
  *   parent -> child  "down": the parent maps it read-write, then seals it
  *                    (F_SEAL_FUTURE_WRITE): the child can only read it.
  *   child -> parent  "up":   both sides map it read-write. Its first page
- *                    holds the two acknowledgement words, below.
+ *                    holds the shared words both sides write (the
+ *                    acknowledgements below, the rings' indices).
+ *
+ * Each memfd is a header page, then its direction's frame ring (ring.h),
+ * then EX_ARENA_SIZE bytes of values.
  *
  * Both are sealed against shrinking and growing before the child gets
  * them, so no access inside a mapping can ever fault (SIGBUS).
@@ -37,7 +41,7 @@
 
 /* Bytes of values each direction's arena holds. */
 #define EX_ARENA_SIZE ((size_t)8 << 20)
-/* The acknowledgement words' page at the start of the "up" memfd. */
+/* The shared words' page at the start of each memfd. */
 #define EX_ARENA_HEADER 4096u
 
 struct ex_arena {
@@ -63,6 +67,12 @@ int ex_arena_pair_create(struct ex_arena *down, struct ex_arena *up,
  * read-only and "up" read-write. -EBADMSG when an fd is not such a memfd. */
 int ex_arena_pair_map(struct ex_arena *down, struct ex_arena *up,
                       int down_fd, int up_fd);
+/* Point the frame rings at their place in a mapped pair: down_ring
+ * carries parent -> child, up_ring child -> parent. -ENODEV without
+ * arenas. */
+struct ex_ring;
+int ex_arena_rings(const struct ex_arena *down, const struct ex_arena *up,
+                   struct ex_ring *down_ring, struct ex_ring *up_ring);
 /* Unmap (a zeroed arena is fine). */
 void ex_arena_unmap(struct ex_arena *a);
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "ring.h"
 
 /* ---- header ---------------------------------------------------------- */
 
@@ -69,6 +70,9 @@ int ex_frame_header_unpack(const uint8_t in[EX_FRAME_HEADER_SIZE],
                                   : h.op != 0)
                 return -EBADMSG;
         if (h.flags & ~EX_FRAME_FLAG_ARENA)
+                return -EBADMSG;
+        /* The rings' own frames say nothing but their kind. */
+        if (h.kind >= EX_MSG_MARK && (h.length || h.flags))
                 return -EBADMSG;
         /* Checked here, before the caller allocates anything for it. */
         if (h.length > max_payload)
@@ -157,20 +161,7 @@ int ex_frame_send_buf(int fd, const struct ex_frame_header *h,
 int ex_frame_send_buf_until(int fd, const struct ex_frame_header *h,
                             struct ex_buf *b, int64_t deadline_ms)
 {
-        struct ex_frame_header fh = *h;
-        int r;
-
-        if (b->len > UINT32_MAX)
-                return -EMSGSIZE;
-        if (b->fds.lease)
-                fh.flags |= EX_FRAME_FLAG_ARENA;
-        r = send_until(fd, &fh, b->data, (uint32_t)b->len, b->fds.fd,
-                       b->fds.n, deadline_ms);
-        if (r == 0 && b->fds.lease) {
-                ex_arena_unlease(b->fds.lease, 1);
-                b->fds.lease = NULL;
-        }
-        return r;
+        return ex_frame_send_tx(fd, NULL, h, b, deadline_ms);
 }
 
 int ex_frame_send_fds(int fd, const struct ex_frame_header *h,
@@ -561,6 +552,21 @@ void ex_rx_free(struct ex_rx *rx)
         rx->head = rx->tail = 0;
 }
 
+/* A frame flagged EX_FRAME_FLAG_ARENA: refused where values cannot come
+ * (no arena, no fds, a release or violation report), else counted now, as
+ * the sender counted it when sent (*gen). */
+static int arena_frame(struct ex_arena *arena, uint32_t max_fds,
+                       const struct ex_frame_header *fh, uint32_t *gen)
+{
+        if (!(fh->flags & EX_FRAME_FLAG_ARENA))
+                return 0;
+        if (!arena || max_fds == 0 || fh->kind == EX_MSG_RELEASE ||
+            fh->kind == EX_MSG_VIOLATION)
+                return -EBADMSG;
+        *gen = ex_arena_received(arena);
+        return 0;
+}
+
 static int recv_frame(int fd, uint32_t max_payload, int64_t deadline_ms,
                       int watch_fd, struct ex_rx *rx,
                       struct ex_frame_header *h, struct ex_buf *payload,
@@ -588,13 +594,9 @@ static int recv_frame(int fd, uint32_t max_payload, int64_t deadline_ms,
         r = ex_frame_header_unpack(hdr, max_payload, &fh);
         if (r < 0)
                 return r;
-        if (fh.flags & EX_FRAME_FLAG_ARENA) {
-                /* Counted now, as the sender counted it when sent. */
-                if (!arena || max_fds == 0 || fh.kind == EX_MSG_RELEASE ||
-                    fh.kind == EX_MSG_VIOLATION)
-                        return -EBADMSG;
-                gen = ex_arena_received(arena);
-        }
+        r = arena_frame(arena, max_fds, &fh, &gen);
+        if (r < 0)
+                return r;
         if (fh.length) {
                 r = ex_buf_reserve(payload, fh.length);
                 if (r < 0)
@@ -624,16 +626,18 @@ static int recv_frame(int fd, uint32_t max_payload, int64_t deadline_ms,
         return 0;
 }
 
-/* recv_frame, closing every received fd on failure. */
+/* recv_frame, closing every received fd on failure. Without an ex_rx the
+ * rings' frames have no meaning. */
 static int recv_frame_or_close(int fd, uint32_t max_payload,
                                int64_t deadline_ms, int watch_fd,
-                               struct ex_rx *rx,
                                struct ex_frame_header *h,
                                struct ex_buf *payload, uint32_t max_fds)
 {
-        int r = recv_frame(fd, max_payload, deadline_ms, watch_fd, rx, h,
+        int r = recv_frame(fd, max_payload, deadline_ms, watch_fd, NULL, h,
                            payload, max_fds);
 
+        if (r == 0 && h->kind >= EX_MSG_MARK)
+                r = -EBADMSG;
         if (r < 0)
                 ex_fds_close(&payload->fds);
         return r;
@@ -643,22 +647,295 @@ int ex_frame_recv(int fd, uint32_t max_payload, int64_t deadline_ms,
                   int watch_fd, struct ex_frame_header *h,
                   struct ex_buf *payload)
 {
-        return recv_frame_or_close(fd, max_payload, deadline_ms, watch_fd,
-                                   NULL, h, payload, 0);
+        return recv_frame_or_close(fd, max_payload, deadline_ms, watch_fd, h,
+                                   payload, 0);
 }
 
 int ex_frame_recv_fds(int fd, uint32_t max_payload, int64_t deadline_ms,
                       int watch_fd, struct ex_frame_header *h,
                       struct ex_buf *payload)
 {
-        return recv_frame_or_close(fd, max_payload, deadline_ms, watch_fd,
-                                   NULL, h, payload, EX_FDS_MAX);
+        return recv_frame_or_close(fd, max_payload, deadline_ms, watch_fd, h,
+                                   payload, EX_FDS_MAX);
+}
+
+/* ---- rings (frame.h) ---------------------------------------------------- */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#elif defined(__aarch64__)
+        __asm__ __volatile__("yield");
+#endif
+}
+
+/* Take the next frame from the peer's ring: 1, 0 when it is empty, or
+ * -errno. Frames are published whole, header and payload. */
+static int ring_take(struct ex_rx *rx, uint32_t max_payload,
+                     struct ex_frame_header *h, struct ex_buf *payload)
+{
+        struct ex_ring *ring = rx->ring;
+        uint8_t hdr[EX_FRAME_HEADER_SIZE];
+        struct ex_frame_header fh;
+        uint32_t gen = 0;
+        size_t avail;
+        int r = ex_ring_available(ring, &avail);
+
+        if (r < 0)
+                return r;
+        if (avail == 0)
+                return 0;
+        if (avail < EX_FRAME_HEADER_SIZE)
+                return -EBADMSG;
+        ex_ring_read(ring, hdr, sizeof(hdr));
+        r = ex_frame_header_unpack(hdr, max_payload, &fh);
+        if (r < 0)
+                return r;
+        /* No bootstrap, violation report, wake-up or switch in a ring. */
+        if (fh.kind == EX_MSG_BOOT || fh.kind == EX_MSG_VIOLATION ||
+            fh.kind == EX_MSG_WAKE || fh.kind == EX_MSG_SWITCH ||
+            fh.length > avail - EX_FRAME_HEADER_SIZE)
+                return -EBADMSG;
+        r = arena_frame(rx->arena, EX_FDS_MAX, &fh, &gen);
+        if (r < 0)
+                return r;
+        if (fh.length) {
+                r = ex_buf_reserve(payload, fh.length);
+                if (r < 0)
+                        return r;
+                ex_ring_read(ring, payload->data, fh.length);
+        }
+        payload->len = fh.length;
+        ex_ring_release(ring);
+        if (gen) {
+                payload->fds.from = rx->arena;
+                payload->fds.from_gen = gen;
+        }
+        *h = fh;
+        return 1;
+}
+
+/* Spin until the ring has something (1) or EX_SPIN_US passed (0). */
+static int ring_spin(const struct ex_ring *ring)
+{
+        int64_t until = ex_now_us() + EX_SPIN_US;
+
+        for (unsigned i = 1;; i++) {
+                if (ex_ring_nonempty(ring))
+                        return 1;
+                cpu_relax();
+                if (i % 64 == 0 && ex_now_us() >= until)
+                        return 0;
+        }
+}
+
+/* The next frame of a switched channel: from the ring, or from the socket
+ * after a mark (or without one, when the ring is empty). Anything staged
+ * was read before the ring was last found empty, so a frame's mark, put
+ * in the ring before the frame was sent, is seen before the frame. */
+static int ring_recv(int fd, uint32_t max_payload, int64_t deadline_ms,
+                     int watch_fd, struct ex_rx *rx,
+                     struct ex_frame_header *h, struct ex_buf *payload)
+{
+        for (;;) {
+                int r;
+
+                ex_buf_reset(payload);
+                if (!rx->marked) {
+                        r = ring_take(rx, max_payload, h, payload);
+                        if (r < 0)
+                                return r;
+                        if (r > 0 && h->kind != EX_MSG_MARK)
+                                return 0;
+                        if (r > 0) {
+                                rx->marked = 1;
+                                continue;
+                        }
+                }
+                if (rx->marked || staged(rx) >= EX_FRAME_HEADER_SIZE) {
+                        r = recv_frame(fd, max_payload, deadline_ms, watch_fd,
+                                       rx, h, payload, EX_FDS_MAX);
+                        if (r < 0)
+                                return r;
+                        if (h->kind == EX_MSG_WAKE && payload->fds.n == 0)
+                                continue;
+                        if (h->kind >= EX_MSG_MARK)
+                                return -EBADMSG;
+                        rx->marked = 0;
+                        return 0;
+                }
+                if (rx->eof)
+                        return -EPIPE;
+                if (spin_allowed(rx)) {
+                        int caught = ring_spin(rx->ring);
+
+                        spin_ended(rx, caught);
+                        if (caught)
+                                continue;
+                }
+                /* Sleep on the socket, saying so first: a sender that
+                 * publishes after our last look sees it and wakes us. */
+                ex_ring_set_sleeping(rx->ring, 1);
+                if (ex_ring_nonempty(rx->ring)) {
+                        ex_ring_set_sleeping(rx->ring, 0);
+                        continue;
+                }
+                r = wait_readable(fd, deadline_ms, watch_fd);
+                ex_ring_set_sleeping(rx->ring, 0);
+                if (r < 0)
+                        return r;
+                /* Readable: this read does not wait. */
+                r = stage_fill(fd, deadline_ms, watch_fd, rx, EX_FDS_MAX);
+                if (r == -EPIPE)
+                        rx->eof = 1; /* what the ring still holds comes first */
+                else if (r < 0)
+                        return r;
+        }
 }
 
 int ex_frame_recv_rx(int fd, uint32_t max_payload, int64_t deadline_ms,
                      int watch_fd, struct ex_rx *rx,
                      struct ex_frame_header *h, struct ex_buf *payload)
 {
-        return recv_frame_or_close(fd, max_payload, deadline_ms, watch_fd, rx,
-                                   h, payload, EX_FDS_MAX);
+        int r;
+
+        for (;;) {
+                if (rx->ring_on) {
+                        r = ring_recv(fd, max_payload, deadline_ms, watch_fd,
+                                      rx, h, payload);
+                        break;
+                }
+                r = recv_frame(fd, max_payload, deadline_ms, watch_fd, rx, h,
+                               payload, EX_FDS_MAX);
+                if (r == 0 && h->kind == EX_MSG_SWITCH && rx->ring &&
+                    payload->fds.n == 0) {
+                        rx->ring_on = 1;
+                        continue;
+                }
+                if (r == 0 && h->kind >= EX_MSG_MARK)
+                        r = -EBADMSG;
+                break;
+        }
+        if (r < 0)
+                ex_fds_close(&payload->fds);
+        return r;
+}
+
+/* Wait until the ring has room for n bytes: spin, then nap, longer each
+ * time (the consumer says nothing when it makes room); the peer closing
+ * its end or the deadline ends the wait. */
+static int ring_room(int fd, const struct ex_ring *ring, size_t n,
+                     int64_t deadline_ms)
+{
+        int64_t spin_until = ex_now_us() + EX_SPIN_US;
+        long nap_us = 0;
+
+        for (;;) {
+                struct pollfd pfd = {.fd = fd, .events = 0};
+                struct timespec ts;
+                size_t space;
+                int r = ex_ring_space(ring, &space);
+
+                if (r < 0)
+                        return r;
+                if (space >= n)
+                        return 0;
+                if (ex_now_us() < spin_until) {
+                        cpu_relax();
+                        continue;
+                }
+                if (deadline_ms >= 0 && ex_now_ms() >= deadline_ms)
+                        return -ETIMEDOUT;
+                nap_us = nap_us ? (nap_us >= 500 ? 1000 : nap_us * 2) : 10;
+                ts = (struct timespec){.tv_nsec = nap_us * 1000};
+                /* No events asked: only a hang-up or an error ends it. */
+                r = ppoll(&pfd, 1, &ts, NULL);
+                if (r < 0 && errno != EINTR)
+                        return -errno;
+                if (r > 0 && (pfd.revents & POLLNVAL))
+                        return -EBADF;
+                if (r > 0 && (pfd.revents & (POLLHUP | POLLERR)))
+                        return -EPIPE;
+        }
+}
+
+static int ring_send(int fd, struct ex_ring *ring,
+                     const struct ex_frame_header *h, const void *payload,
+                     uint32_t len, int64_t deadline_ms)
+{
+        uint8_t hdr[EX_FRAME_HEADER_SIZE];
+        int r = ring_room(fd, ring, EX_FRAME_HEADER_SIZE + (size_t)len,
+                          deadline_ms);
+
+        if (r < 0)
+                return r;
+        ex_frame_header_pack(h, hdr);
+        ex_ring_write(ring, hdr, sizeof(hdr));
+        ex_ring_write(ring, payload, len);
+        ex_ring_publish(ring);
+        return 0;
+}
+
+static int tx_send(int fd, struct ex_tx *tx, const struct ex_frame_header *h,
+                   const void *payload, uint32_t len, const int *fds,
+                   uint32_t nfds, int64_t deadline_ms)
+{
+        static const struct ex_frame_header mark = {.kind = EX_MSG_MARK},
+                                             wake = {.kind = EX_MSG_WAKE};
+        int r;
+
+        if (!tx || !tx->ring_on)
+                return send_until(fd, h, payload, len, fds, nfds,
+                                  deadline_ms);
+        if (nfds || EX_FRAME_HEADER_SIZE + (size_t)len > EX_RING_FRAME_MAX) {
+                /* The socket wakes a sleeping receiver by itself. */
+                r = ring_send(fd, tx->ring, &mark, NULL, 0, deadline_ms);
+                return r < 0 ? r
+                             : send_until(fd, h, payload, len, fds, nfds,
+                                          deadline_ms);
+        }
+        r = ring_send(fd, tx->ring, h, payload, len, deadline_ms);
+        if (r == 0 && ex_ring_peer_sleeping(tx->ring))
+                r = send_until(fd, &wake, NULL, 0, NULL, 0, deadline_ms);
+        return r;
+}
+
+int ex_frame_send_tx(int fd, struct ex_tx *tx, const struct ex_frame_header *h,
+                     struct ex_buf *b, int64_t deadline_ms)
+{
+        struct ex_frame_header fh = *h;
+        int r;
+
+        if (b->len > UINT32_MAX)
+                return -EMSGSIZE;
+        if (b->fds.lease)
+                fh.flags |= EX_FRAME_FLAG_ARENA;
+        r = tx_send(fd, tx, &fh, b->data, (uint32_t)b->len, b->fds.fd,
+                    b->fds.n, deadline_ms);
+        if (r == 0 && b->fds.lease) {
+                ex_arena_unlease(b->fds.lease, 1);
+                b->fds.lease = NULL;
+        }
+        return r;
+}
+
+int ex_frame_send_tx_raw(int fd, struct ex_tx *tx,
+                         const struct ex_frame_header *h, const void *payload,
+                         uint32_t len, int64_t deadline_ms)
+{
+        return tx_send(fd, tx, h, payload, len, NULL, 0, deadline_ms);
+}
+
+int ex_tx_switch(int fd, struct ex_tx *tx, int64_t deadline_ms)
+{
+        static const struct ex_frame_header sw = {.kind = EX_MSG_SWITCH};
+        int r;
+
+        if (!tx->ring)
+                return -ENODEV;
+        r = send_until(fd, &sw, NULL, 0, NULL, 0, deadline_ms);
+        if (r == 0)
+                tx->ring_on = 1;
+        return r;
 }

@@ -41,7 +41,11 @@ enum ex_msg_kind {
         EX_MSG_ERROR = 4, /* reply: (kind, module, name, message, traceback) */
         EX_MSG_RELEASE = 5, /* no reply: [id, count, id, count, ...] */
         EX_MSG_VIOLATION = 6, /* child->parent, last words: syscall number */
-        EX_MSG_KIND_MAX = EX_MSG_VIOLATION,
+        /* The rings (below); each carries no payload. */
+        EX_MSG_MARK = 7,   /* in a ring: the next frame is on the socket */
+        EX_MSG_WAKE = 8,   /* on the socket: look at the ring */
+        EX_MSG_SWITCH = 9, /* on the socket, once: the ring from now on */
+        EX_MSG_KIND_MAX = EX_MSG_SWITCH,
         /* There is no "bye": the child exits on EOF of its channel. */
 };
 
@@ -138,12 +142,34 @@ int ex_frame_recv_fds(int fd, uint32_t max_payload, int64_t deadline_ms,
                       int watch_fd, struct ex_frame_header *h,
                       struct ex_buf *payload);
 
+/* ---- rings ----------------------------------------------------------
+ *
+ * A channel may also carry frames through a ring in shared memory
+ * (ring.h). A sender starts using its ring by sending EX_MSG_SWITCH on the
+ * socket (the child after its sandbox report, the parent once the child
+ * switched). From then on a frame goes in the ring, unless it has fds or
+ * exceeds EX_RING_FRAME_MAX: then an EX_MSG_MARK goes in the ring and the
+ * frame on the socket, which keeps the order. A receiver waits for the
+ * ring by spinning on it, then by sleeping on the socket after saying so
+ * in the ring's `sleeping` word; a sender that sees that word set after
+ * publishing sends an EX_MSG_WAKE on the socket. Frames on the socket
+ * without a mark (a violation report, written raw from a signal handler)
+ * are taken when the ring is empty. The child's end of the socket closing
+ * ends the channel once the ring is drained. */
+
 /* One channel's receiving side, kept between frames. */
 struct ex_arena;
+struct ex_ring;
 struct ex_rx {
         /* The peer's sending arena (arena.h): frames flagged
          * EX_FRAME_FLAG_ARENA are accepted only with one. */
         struct ex_arena *arena;
+        /* The peer's ring to us, or NULL: an EX_MSG_SWITCH is refused
+         * without one. */
+        struct ex_ring *ring;
+        uint8_t ring_on; /* the peer switched to its ring */
+        uint8_t marked;  /* a mark was taken: the next frame is on the socket */
+        uint8_t eof;     /* the socket is closed: the ring is all there is */
         /* Spin-then-sleep: before sleeping on an empty socket the receiver
          * polls it for up to EX_SPIN_US, which saves a wake-up when the
          * peer answers quickly. That pays only while the peer has a CPU of
@@ -179,6 +205,22 @@ int ex_frame_recv_rx(int fd, uint32_t max_payload, int64_t deadline_ms,
                      struct ex_frame_header *h, struct ex_buf *payload);
 /* Close the fds an ex_rx still holds (a zeroed one is fine). */
 void ex_rx_free(struct ex_rx *rx);
+
+/* One channel's sending side. */
+struct ex_tx {
+        struct ex_ring *ring; /* our ring to the peer, or NULL */
+        uint8_t ring_on;      /* EX_MSG_SWITCH was sent */
+};
+/* ex_frame_send_buf_until through the channel: in the ring once switched
+ * (see "rings"), else on the socket. A tx of NULL is the socket. */
+int ex_frame_send_tx(int fd, struct ex_tx *tx, const struct ex_frame_header *h,
+                     struct ex_buf *b, int64_t deadline_ms);
+/* The same for a payload that is not a buffer, without fds. */
+int ex_frame_send_tx_raw(int fd, struct ex_tx *tx,
+                         const struct ex_frame_header *h, const void *payload,
+                         uint32_t len, int64_t deadline_ms);
+/* Send EX_MSG_SWITCH and use the ring from now on. -ENODEV without one. */
+int ex_tx_switch(int fd, struct ex_tx *tx, int64_t deadline_ms);
 
 /* CLOCK_MONOTONIC now, in milliseconds. */
 int64_t ex_now_ms(void);

@@ -147,7 +147,8 @@ static int flush_releases(struct child *c)
         if (rel.len) {
                 h.length = (uint32_t)rel.len;
                 Py_BEGIN_ALLOW_THREADS
-                r = ex_frame_send(c->fd, &h, rel.data, (uint32_t)rel.len);
+                r = ex_frame_send_tx_raw(c->fd, &c->tx, &h, rel.data,
+                                         (uint32_t)rel.len, -1);
                 Py_END_ALLOW_THREADS
         }
         ex_buf_free(&rel);
@@ -164,7 +165,7 @@ static int send_frame(struct child *c, uint8_t kind,
         int r;
 
         Py_BEGIN_ALLOW_THREADS
-        r = ex_frame_send_buf(c->fd, &h, &c->out);
+        r = ex_frame_send_tx(c->fd, &c->tx, &h, &c->out, -1);
         ex_fds_close(&c->out.fds); /* the parent has its own now */
         Py_END_ALLOW_THREADS
         /* Releases go after the reply: the reply may name a handle whose
@@ -490,9 +491,14 @@ static int boot(struct child *c, const struct ex_frame_header *h)
         }
         /* The arenas come with it, mapped before anything else runs; a
          * parent without them sends none. */
-        if (c->in.fds.n == 2)
-                ex_arena_pair_map(&c->down, &c->up, c->in.fds.fd[0],
-                                  c->in.fds.fd[1]);
+        if (c->in.fds.n == 2 &&
+            ex_arena_pair_map(&c->down, &c->up, c->in.fds.fd[0],
+                              c->in.fds.fd[1]) == 0 &&
+            ex_arena_rings(&c->down, &c->up, &c->down_ring,
+                           &c->up_ring) == 0) {
+                c->rx.ring = &c->down_ring;
+                c->tx.ring = &c->up_ring;
+        }
         if (c->in.fds.n != 0 && !c->down.map) {
                 PyErr_SetString(c->st->ProtocolError,
                                 "extradite: the bootstrap message came with "
@@ -514,6 +520,9 @@ static int boot(struct child *c, const struct ex_frame_header *h)
                 goto fail;
         options = PyTuple_GET_ITEM(msg, 1);
         profile = PyDict_GetItemString(options, "sandbox");
+        /* Our ring to the parent, once our report is out, if it reads it. */
+        if (PyDict_GetItemString(options, "rings") != Py_True)
+                c->tx.ring = NULL;
         /* Landlock, seccomp and the rest, before anything untrusted is
          * imported. */
         report = confine(c, profile ? profile : Py_None);
@@ -539,7 +548,12 @@ static int boot(struct child *c, const struct ex_frame_header *h)
                         goto fail;
                 }
         }
-        return send_frame(c, EX_MSG_REPLY, h) < 0 ? -1 : 0;
+        if (send_frame(c, EX_MSG_REPLY, h) < 0)
+                return -1;
+        /* The report went on the socket; from here on, the ring. */
+        if (c->tx.ring && ex_tx_switch(c->fd, &c->tx, -1) < 0)
+                return -1;
+        return 0;
 fail:
         Py_XDECREF(msg);
         if (ex_encode_error(c->st, child_encode_other, c, &c->out) == 0)
@@ -628,7 +642,7 @@ PyObject *ex_child_request(struct child *c, uint8_t op,
         r = flush_releases(c);
         if (r == 0) {
                 Py_BEGIN_ALLOW_THREADS
-                r = ex_frame_send_buf(c->fd, &h, payload);
+                r = ex_frame_send_tx(c->fd, &c->tx, &h, payload, -1);
                 Py_END_ALLOW_THREADS
         }
         c->asking[c->nasking++] = h.request_id;

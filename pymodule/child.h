@@ -13,6 +13,7 @@
 #include "convert.h"
 #include "exports.h"
 #include "frame.h"
+#include "ring.h"
 #include "handle_map.h"
 
 struct child {
@@ -23,6 +24,11 @@ struct child {
         /* Big byte strings from the parent and to it (arena.h). */
         struct ex_arena down, up;
         struct ex_rx rx; /* reads the channel; rx.arena is &down */
+        /* Small frames through shared memory (protocol/ring.h): rx reads
+         * down_ring once the parent switched, tx sends in up_ring from
+         * our boot reply on. */
+        struct ex_ring down_ring, up_ring;
+        struct ex_tx tx;
         struct ex_limits limits;
         /* strict profiles: refuse file opens once the target is loaded */
         int lock_files_after_load;

@@ -124,9 +124,15 @@ int ex_session_send(ex_session *s, const struct ex_frame_header *h,
         if (!locked) {
                 r = -ETIMEDOUT;
         } else {
-                r = s->sock >= 0 ? ex_frame_send_buf_until(s->sock, h, payload,
-                                                           deadline_ms)
-                                 : -EPIPE;
+                r = s->sock >= 0 ? 0 : -EPIPE;
+                /* The child reads its ring from its boot on; we answer its
+                 * switch with ours. */
+                if (r == 0 && !s->tx.ring_on &&
+                    atomic_load(&s->child_switched))
+                        r = ex_tx_switch(s->sock, &s->tx, deadline_ms);
+                if (r == 0)
+                        r = ex_frame_send_tx(s->sock, &s->tx, h, payload,
+                                             deadline_ms);
                 PyThread_release_lock(s->send_lock);
         }
         Py_END_ALLOW_THREADS
@@ -1035,6 +1041,8 @@ static int next_frame(ex_session *s, uint32_t id, int64_t deadline,
                 r = ex_frame_recv_rx(s->sock, EX_FRAME_MAX_DEFAULT, deadline,
                                      s->child.pidfd, &s->rx, h, in);
                 Py_END_ALLOW_THREADS
+                if (s->rx.ring_on)
+                        atomic_store(&s->child_switched, 1);
                 key = r == 0 ? frame_key(h) : 0;
                 /* Stash before giving up the role, so the waiter it wakes
                  * finds its frame. */
@@ -1188,6 +1196,15 @@ int ex_session_flush(ex_session *s)
 
 /* ---- construction ----------------------------------------------------- */
 
+/* EXTRADITE_RINGS=0 keeps small frames on the socket as well: for
+ * comparison, and for tests whose child reads the socket itself. */
+static int rings_wanted(void)
+{
+        const char *v = getenv("EXTRADITE_RINGS");
+
+        return !(v && strcmp(v, "0") == 0);
+}
+
 static int send_bootstrap(ex_session *s, PyObject *sys_path,
                           PyObject *options)
 {
@@ -1196,39 +1213,52 @@ static int send_bootstrap(ex_session *s, PyObject *sys_path,
         struct ex_frame_header h = {.kind = EX_MSG_BOOT};
         int arena_fds[2] = {-1, -1};
         uint32_t nfds = 0;
-        int r;
+        int rings = 0, r = -ENOMEM;
+        PyObject *opts;
 
+        /* The arenas' fds ride along; without memfds (an old kernel),
+         * big values just go in a memfd each, or inline, and small
+         * frames on the socket. */
+        if (ex_arena_pair_create(&s->down, &s->up, &arena_fds[0],
+                                 &arena_fds[1]) == 0) {
+                nfds = 2;
+                rings = rings_wanted() &&
+                        ex_arena_rings(&s->down, &s->up, &s->down_ring,
+                                       &s->up_ring) == 0;
+        }
+        if (rings) {
+                s->tx.ring = &s->down_ring;
+                s->rx.ring = &s->up_ring;
+        }
+        /* options["rings"] tells the child to switch to its ring. */
+        opts = options ? PyDict_Copy(options) : PyDict_New();
         ex_session_encode_hooks(s, &hooks);
         hooks.reference = NULL; /* the bootstrap is data, whatever the policy */
         hooks.out_of_band = false; /* and inline: sent by ex_frame_send */
-        if (ex_put_container(&b, EX_TAG_TUPLE, 2) < 0 ||
+        if (!opts ||
+            PyDict_SetItemString(opts, "rings", rings ? Py_True : Py_False) <
+                    0 ||
+            ex_put_container(&b, EX_TAG_TUPLE, 2) < 0 ||
             ex_encode(s->st, &hooks, sys_path, &b, 4) < 0 ||
-            (options ? ex_encode(s->st, &hooks, options, &b, 8)
-                     : ex_put_container(&b, EX_TAG_DICT, 0)) < 0) {
-                ex_buf_free(&b);
+            ex_encode(s->st, &hooks, opts, &b, 8) < 0) {
                 if (!PyErr_Occurred())
                         PyErr_NoMemory();
-                return -1;
+        } else {
+                h.length = (uint32_t)b.len;
+                /* The socket buffer takes it; the child reads it once it
+                 * runs. */
+                Py_BEGIN_ALLOW_THREADS
+                r = ex_frame_send_fds(s->sock, &h, b.data, (uint32_t)b.len,
+                                      arena_fds, nfds);
+                Py_END_ALLOW_THREADS
+                if (r < 0)
+                        session_die(s, r, NULL);
         }
-        h.length = (uint32_t)b.len;
-        /* The arenas' fds ride along; without memfds (an old kernel),
-         * big values just go in a memfd each, or inline. */
-        if (ex_arena_pair_create(&s->down, &s->up, &arena_fds[0],
-                                 &arena_fds[1]) == 0)
-                nfds = 2;
-        /* The socket buffer takes it; the child reads it once it runs. */
-        Py_BEGIN_ALLOW_THREADS
-        r = ex_frame_send_fds(s->sock, &h, b.data, (uint32_t)b.len,
-                              arena_fds, nfds);
-        Py_END_ALLOW_THREADS
+        Py_XDECREF(opts);
         for (uint32_t i = 0; i < nfds; i++)
                 close(arena_fds[i]); /* the child has its own */
         ex_buf_free(&b);
-        if (r < 0) {
-                session_die(s, r, NULL);
-                return -1;
-        }
-        return 0;
+        return r < 0 ? -1 : 0;
 }
 
 static int spawn_child(ex_session *s, PyObject *exe_b, PyObject *root_b,
@@ -1552,6 +1582,20 @@ static PyObject *session_get_requests(ex_session *s, void *Py_UNUSED(c))
         return PyLong_FromUnsignedLongLong(s->requests);
 }
 
+static PyObject *session_get_rings(ex_session *s, void *Py_UNUSED(c))
+{
+        int on;
+
+        if (!s->send_lock)
+                Py_RETURN_FALSE;
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(s->send_lock, WAIT_LOCK);
+        on = s->tx.ring_on && atomic_load(&s->child_switched);
+        PyThread_release_lock(s->send_lock);
+        Py_END_ALLOW_THREADS
+        return PyBool_FromLong(on);
+}
+
 static PyObject *session_get_state(ex_session *s, void *Py_UNUSED(c))
 {
         static const char *const names[] = {"open", "dead", "closed"};
@@ -1597,6 +1641,7 @@ static void session_dealloc(ex_session *s)
         for (size_t i = 0; i < sizeof(s->spare) / sizeof(*s->spare); i++)
                 ex_buf_free(&s->spare[i]);
         ex_rx_free(&s->rx);
+        s->rx.ring = s->tx.ring = NULL; /* they were in the arenas */
         ex_arena_unmap(&s->down);
         ex_arena_unmap(&s->up);
         PyMem_Free(s->stash);
@@ -1650,6 +1695,10 @@ static PyGetSetDef session_getset[] = {
          "True while requests can be made.", NULL},
         {"requests", (getter)session_get_requests, NULL,
          "Round trips made so far.", NULL},
+        {"rings", (getter)session_get_rings, NULL,
+         "True once small frames go through the shared-memory rings both "
+         "ways (protocol/ring.h).",
+         NULL},
         {"state", (getter)session_get_state, NULL,
          "'open', 'dead' or 'closed'.", NULL},
         {"exported", (getter)session_get_exported, NULL,

@@ -12,7 +12,10 @@
 
 #include <pthread.h>
 
+#include <stdatomic.h>
+
 #include "arena.h"
+#include "ring.h"
 #include "state.h"
 #include "codec.h"
 #include "convert.h"
@@ -40,6 +43,12 @@ typedef struct {
         /* Big byte strings to the child and back (protocol/arena.h). */
         struct ex_arena down, up;
         struct ex_rx rx; /* reads the channel; rx.arena is &up */
+        /* Small frames through shared memory (protocol/ring.h): tx, under
+         * send_lock, sends in down_ring once the child switched to
+         * up_ring (rx.ring_on, seen by the reader: child_switched). */
+        struct ex_ring down_ring, up_ring;
+        struct ex_tx tx;
+        atomic_int child_switched;
         /* Buffers of finished calls, kept for the next ones (the GIL
          * guards them): a big payload's pages are not faulted in anew
          * every call. */

@@ -29,8 +29,12 @@ from xtd_wire import (
     ],
     ids=["getattr", "call_method", "center-128MiB", "add", "mul-128MiB", "len", "call"],
 )
-def test_a_request_on_the_childs_own_value_is_refused(op, forged):
+def test_a_request_on_the_childs_own_value_is_refused(op, forged, monkeypatch):
+    # the worker reads the parent's answer from the socket itself: the
+    # parent must not send it in the frame ring (frame.h, "rings")
+    monkeypatch.setenv("EXTRADITE_RINGS", "0")
     cls, worker, _ = spawn()
+    assert not cls.__extradite_session__.rings
     try:
         assert worker.forge_callback(op, encode(forged), next_request_id(cls)) == ERROR
         # and the session goes on

@@ -5,6 +5,9 @@ import errno
 import hashlib
 
 PROT_READ, PROT_WRITE = 1, 2
+# arena.c's layout of each memfd: a header page, the frame ring (which
+# carries small frames, such as down_holds's own argument), then values.
+VALUES_OFFSET = 4096 + 256 * 1024
 
 
 class ArenaProbe:
@@ -22,10 +25,12 @@ class ArenaProbe:
         return {name: perms for _, _, perms, name in _arena_lines()}
 
     def down_holds(self, marker):
-        """Whether the parent's arena, as this child maps it, holds marker."""
+        """Whether the values part of the parent's arena, as this child maps
+        it, holds marker."""
         for start, end, perms, name in _arena_lines():
             if name == "extradite-down":
-                return ctypes.string_at(start, end - start).find(marker) >= 0
+                values = start + VALUES_OFFSET
+                return ctypes.string_at(values, end - values).find(marker) >= 0
         raise LookupError("no extradite-down mapping")
 
     def make_down_writable(self):

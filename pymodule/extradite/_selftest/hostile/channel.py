@@ -33,4 +33,9 @@ class ChannelAttacker(Base):
         if then == "sleep":
             # the parent sees only the forged bytes; it has to kill us
             time.sleep(3600)
+        if then == "linger":
+            # the real reply, once the parent has had the forged bytes in
+            # front of it: a reply in the frame ring would otherwise be
+            # read before them (frame.h, "rings")
+            time.sleep(0.5)
         return "real reply"
