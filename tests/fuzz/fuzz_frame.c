@@ -8,10 +8,16 @@
  *   byte 1    bit 0: the fds are pipe ends instead of sealed memfds
  *             bit 1: read through a channel's staged reader (ex_rx, as
  *             the session and the child do) instead of frame by frame
+ *             bit 2: and that reader has a frame ring (ring.h, frame.h
+ *             "rings"; implies bit 1)
  *   bytes 2-3 offset in the stream (little-endian, modulo its length) of
- *             the write the fds are attached to
+ *             the write the fds are attached to; with a ring, where the
+ *             socket's bytes end and the ring's begin (the fds then ride
+ *             on the socket's first byte)
  *   the rest  the stream: written to one end of an AF_UNIX stream
- *             socketpair, which is then shut down (the child exited)
+ *             socketpair, which is then shut down (the child exited);
+ *             with a ring, its tail goes into the ring, all published
+ *             (the socket's part has to switch to it: EX_MSG_SWITCH)
  *
  * The parent's side reads frames with ex_frame_recv_fds() (or
  * ex_frame_recv_rx() with an ex_rx and no arena) at the real cap
@@ -39,6 +45,7 @@
 #include "codec.h"
 #include "frame.h"
 #include "oob.h"
+#include "ring.h"
 #include "fuzz_check.h"
 
 /* Inputs longer than this are skipped: all of it must fit in the socket
@@ -100,6 +107,26 @@ static void send_all(int fd, const uint8_t *p, size_t n, const int *fds,
         }
 }
 
+/* The receiver's ring: ordinary memory, the fuzzer is its producer. */
+static uint8_t ring_data[EX_RING_SIZE];
+static _Atomic uint64_t ring_tail, ring_head;
+static _Atomic uint32_t ring_sleeping;
+
+static struct ex_ring *ring_of(const uint8_t *p, size_t n)
+{
+        static struct ex_ring ring;
+
+        memcpy(ring_data, p, n);
+        atomic_store(&ring_tail, n);
+        atomic_store(&ring_head, 0);
+        atomic_store(&ring_sleeping, 0);
+        ring = (struct ex_ring){.data = ring_data,
+                                .tail = &ring_tail,
+                                .head = &ring_head,
+                                .sleeping = &ring_sleeping};
+        return &ring;
+}
+
 /* What session.c does with a VIOLATION frame's payload. */
 static void read_violation(const struct ex_buf *in)
 {
@@ -154,9 +181,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct ex_buf in = {0};
         struct ex_frame_header h;
         int before, r;
+        bool ringed;
 
         if (size < 4 || size - 4 > STREAM_MAX)
                 return 0;
+        ringed = data[1] & 4;
         before = count_open_fds();
         stream = data + 4;
         n = size - 4;
@@ -169,8 +198,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
         CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-        send_all(sv[1], stream, split, NULL, 0);
-        send_all(sv[1], stream + split, n - split, fds, nfds);
+        memset(&rx, 0, sizeof(rx));
+        if (ringed) {
+                send_all(sv[1], stream, split, fds, nfds);
+                rx.ring = ring_of(stream + split, n - split);
+                rx.cpus = 1; /* no spinning: nothing more will come */
+        } else {
+                send_all(sv[1], stream, split, NULL, 0);
+                send_all(sv[1], stream + split, n - split, fds, nfds);
+        }
         /* The kernel holds its own references now. */
         for (uint32_t i = 0; i < nfds; i++) {
                 close(fds[i]);
@@ -179,9 +215,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         shutdown(sv[1], SHUT_WR);
 
-        memset(&rx, 0, sizeof(rx));
         for (;;) {
-                if (data[1] & 2)
+                if (data[1] & 6)
                         r = ex_frame_recv_rx(sv[0], EX_FRAME_MAX_DEFAULT, -1,
                                              -1, &rx, &h, &in);
                 else

@@ -156,6 +156,14 @@ def main():
     write("frame", "fds_mid_stream", u8(0x81) + u8(0) + u16(20)
           + FRAMES["two_frames"][1])
     write("frame", "pipe_fd", u8(0x81) + u8(1) + u16(0) + FRAMES["reply_oob"][1])
+    # frame rings: the socket switches, then frames come from the ring; a
+    # mark sends the reader back to the socket for one frame
+    switch, mark = frame(9, b"", req=0), frame(7, b"", req=0)
+    ring = FRAMES["reply_int"][1] + mark + FRAMES["release"][1]
+    write("frame", "ring", u8(0) + u8(6) + u16(len(switch)) + switch + ring)
+    sock = switch + FRAMES["reply_oob"][1]
+    write("frame", "ring_mark_oob", u8(0x81) + u8(6) + u16(len(sock)) + sock
+          + mark + FRAMES["two_frames"][1])
     for name, fields in PROFILES.items():
         write("policy", name + ".toml", PROFILE.format(**fields).encode())
 
