@@ -438,9 +438,11 @@ static int wants_child_pickle(PyObject *profile)
         return v == Py_True;
 }
 
-/* Confine this process as the profile dict says; returns the report dict
- * (None without a profile) or NULL with an exception. */
-static PyObject *confine(struct child *c, PyObject *profile)
+/* Confine this process as the profile dict says (with the filter the
+ * parent compiled, from `options`); returns the report dict (None without
+ * a profile) or NULL with an exception. */
+static PyObject *confine(struct child *c, PyObject *profile,
+                         PyObject *options)
 {
         struct ex_policy policy;
         struct ex_sandbox_report rep;
@@ -450,7 +452,8 @@ static PyObject *confine(struct child *c, PyObject *profile)
 
         if (profile == Py_None)
                 return Py_NewRef(Py_None);
-        if (ex_policy_from_dict(profile, &policy) < 0)
+        if (ex_policy_from_dict(profile, &policy) < 0 ||
+            ex_policy_take_filter(options, &policy) < 0)
                 return NULL;
         name = PyDict_GetItemString(profile, "name");
         r = ex_sandbox_apply(&policy, &rep, err, sizeof(err));
@@ -516,7 +519,7 @@ static int boot(struct child *c, const struct ex_frame_header *h)
         profile = PyDict_GetItemString(options, "sandbox");
         /* Landlock, seccomp and the rest, before anything untrusted is
          * imported. */
-        report = confine(c, profile ? profile : Py_None);
+        report = confine(c, profile ? profile : Py_None, options);
         if (!report)
                 goto fail;
         Py_CLEAR(msg);

@@ -88,14 +88,18 @@ def start(module, sandbox, call_timeout, transport=("value", ()), learn=False):
         )
     sys_path = child_sys_path()
     profile = _sandbox.prepare(sandbox, module, sys_path)
+    options = {"sandbox": profile.policy}
     if learn:
+        # The learning child compiles its own filter, for the listener.
         profile.policy["learn"] = True
+    elif profile.seccomp_template is not None:
+        options["seccomp_template"] = profile.seccomp_template
     try:
         session = _core.Session(
             sys.executable,
             _PACKAGE_ROOT,
             sys_path,
-            options={"sandbox": profile.policy},
+            options=options,
             call_timeout=call_timeout,
             profile=profile.name,
             child_pickle=profile.policy["transport"]["child_pickle"],

@@ -42,6 +42,14 @@ def test_killing_the_parent_is_refused(spawn, profile):
     assert attacker.ping() == "pong"  # and we are still here to ask
 
 
+@pytest.mark.parametrize("profile", CONFINED)
+def test_signalling_itself_is_allowed(spawn, profile):
+    # kill is allowed towards the child's own pid only: the parent compiles
+    # each child's filter for that child's pid.
+    attacker = spawn(TARGET, profile)()
+    assert attacker.kill(attacker.pid(), 0) is True
+
+
 @pytest.fixture
 def bystander():
     """An unrelated process of the same user, reaped at the end."""
