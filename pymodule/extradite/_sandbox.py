@@ -192,9 +192,11 @@ def _target_package(module, sys_path):
 
 
 _python_dirs_found = []
-# repr() of every policy check_policy accepted -> its seccomp filter
-# compiled for any child (_core.seccomp_template), or None.
-_checked = {}
+# repr() of every policy check_policy accepted.
+_checked = set()
+# repr() of a policy's seccomp table -> its filter compiled for any child
+# (_core.seccomp_template), or None: one per profile, whatever the paths.
+_templates = {}
 
 
 def _python_dirs():
@@ -321,18 +323,21 @@ def prepare(sandbox, module, sys_path):
             )
         prepared.tmpdir = tmpdir[0] if tmpdir else None
         policy = {"name": name, **policy}
-        # The same policy (plain data) checks the same, and its filter
-        # differs between children only in their pid: compile it once
-        # (a millisecond each child would otherwise spend).
+        # The same policy (plain data) checks the same: build its filter once.
         key = repr(policy)
         if key not in _checked:
             try:
                 _core.check_policy(policy)
             except ValueError as e:
                 raise _ProfileError(f"extradite: sandbox profile {origin}: {e}") from None
-            _checked[key] = _core.seccomp_template(policy)
+            _checked.add(key)
+        # The filter differs between children only in their pid: compile
+        # it once per profile (a millisecond each child would spend).
+        key = repr(sorted(policy["seccomp"].items()))
+        if key not in _templates:
+            _templates[key] = _core.seccomp_template(policy)
         prepared.policy = policy
-        prepared.seccomp_template = _checked[key]
+        prepared.seccomp_template = _templates[key]
     except BaseException:
         if tmpdir:
             os.rmdir(tmpdir[0])
