@@ -259,9 +259,14 @@ PyObject *ex_seccomp_template(PyObject *Py_UNUSED(module), PyObject *d)
                 return PyErr_SetFromErrno(PyExc_OSError);
         }
         slots = PyTuple_New((Py_ssize_t)t.nslots);
-        for (size_t i = 0; slots && i < t.nslots; i++)
-                PyTuple_SET_ITEM(slots, (Py_ssize_t)i,
-                                 PyLong_FromSize_t(t.slot[i]));
+        for (size_t i = 0; slots && i < t.nslots; i++) {
+                PyObject *n = PyLong_FromSize_t(t.slot[i]);
+
+                if (!n)
+                        Py_CLEAR(slots);
+                else
+                        PyTuple_SET_ITEM(slots, (Py_ssize_t)i, n);
+        }
         res = slots ? Py_BuildValue("(y#N)", (const char *)t.prog,
                                     (Py_ssize_t)t.len, slots)
                     : NULL;
