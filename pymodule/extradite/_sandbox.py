@@ -335,7 +335,12 @@ def prepare(sandbox, module, sys_path):
         # it once per profile (a millisecond each child would spend).
         key = repr(sorted(policy["seccomp"].items()))
         if key not in _templates:
-            _templates[key] = _core.seccomp_template(policy)
+            try:
+                _templates[key] = _core.seccomp_template(policy)
+            except OSError:
+                # No template (libseccomp made pid-dependent code): each
+                # child compiles its own filter, as the learning one does.
+                _templates[key] = None
         prepared.policy = policy
         prepared.seccomp_template = _templates[key]
     except BaseException:
