@@ -321,17 +321,27 @@ COLD_PEERS = {
 SHARE_KEEPALIVE = 60
 
 
+WARM_TARGET = "isolated_workload:Pinger"
+
+
 def prewarm_shared_child():
-    """A fresh shared child, up and idle (the workload not yet imported);
-    the keep-alive keeps it between cycles."""
+    """A fresh shared child that imported the workload while prewarming
+    (preload); the keep-alive keeps it between cycles."""
+    close_extradite_session(SHARE_KEY)
+    prewarm_extradite_session(
+        SHARE_KEY, share_keepalive_seconds=SHARE_KEEPALIVE, preload=(WARM_TARGET,)
+    )
+
+
+def prewarm_bare_shared_child():
+    """A fresh shared child, up and idle: the workload is imported in the
+    timed part."""
     close_extradite_session(SHARE_KEY)
     prewarm_extradite_session(SHARE_KEY, share_keepalive_seconds=SHARE_KEEPALIVE)
 
 
 def warm_cycle():
-    cls = extradite(
-        "isolated_workload:Pinger", SHARE_KEY, share_keepalive_seconds=SHARE_KEEPALIVE
-    )
+    cls = extradite(WARM_TARGET, SHARE_KEY, share_keepalive_seconds=SHARE_KEEPALIVE)
     try:
         obj = cls()
         obj.ping()
@@ -350,6 +360,10 @@ WARM_PEERS = {
     "bare-python": (None, bare_python_start),
     "extradite": (prewarm_shared_child, warm_cycle),
 }
+WARM_IMPORT_PEERS = {
+    "bare-python": (None, bare_python_start),
+    "extradite": (prewarm_bare_shared_child, warm_cycle),
+}
 WARM_REUSE_PEERS = {
     "bare-python": (None, bare_python_start),
     "extradite": (keep_shared_child, warm_cycle),
@@ -358,6 +372,7 @@ WARM_REUSE_PEERS = {
 COLD_CASES = {
     "cold_start": (COLD_PEERS, 10, 3),
     "warm_session": (WARM_PEERS, 20, 5),
+    "warm_session_import": (WARM_IMPORT_PEERS, 20, 5),
     "warm_reuse": (WARM_REUSE_PEERS, 50, 10),
 }
 
@@ -488,7 +503,7 @@ def main(argv=None):
         f" Python {platform.python_version()}"
         f", {time.strftime('%Y-%m-%d')}"
     )
-    header = f"{'case':<18}{'peer':<13}{'us/op':>12}{'vs base':>11}{'ext/peer':>11}"
+    header = f"{'case':<21}{'peer':<13}{'us/op':>12}{'vs base':>11}{'ext/peer':>11}"
     print(header)
     print("-" * len(header))
     for case, peers in raw.items():
@@ -496,16 +511,16 @@ def main(argv=None):
         base = statistics.median(next(iter(peers.values())))
         for peer in case_peers(case):
             if peer not in peers:
-                print(f"{case:<18}{peer:<13}{'n/a':>12}  ({skipped[case].get(peer, '')})")
+                print(f"{case:<21}{peer:<13}{'n/a':>12}  ({skipped[case].get(peer, '')})")
                 continue
             med = statistics.median(peers[peer])
             print(
-                f"{case:<18}{peer:<13}{med:>12.2f}{_ratio(med / base):>11}"
+                f"{case:<21}{peer:<13}{med:>12.2f}{_ratio(med / base):>11}"
                 f"{_ratio(ext / med):>11}"
             )
     for case, why in skipped.items():
         if "*" in why:
-            print(f"{case:<18}{'*':<13}{'n/a':>12}  ({why['*']})")
+            print(f"{case:<21}{'*':<13}{'n/a':>12}  ({why['*']})")
     print("# base: direct, or a bare `python -I -S -c pass` for the start-up cases")
     print_targets(raw)
     if args.json_output:

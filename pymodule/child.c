@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "child_compile.h"
 #include "convert.h"
 #include "errors.h"
 #include "exports.h"
@@ -439,9 +440,11 @@ static int wants_child_pickle(PyObject *profile)
         return v == Py_True;
 }
 
-/* Confine this process as the profile dict says; returns the report dict
- * (None without a profile) or NULL with an exception. */
-static PyObject *confine(struct child *c, PyObject *profile)
+/* Confine this process as the profile dict says (with the filter the
+ * parent compiled, from `options`); returns the report dict (None without
+ * a profile) or NULL with an exception. */
+static PyObject *confine(struct child *c, PyObject *profile,
+                         PyObject *options)
 {
         struct ex_policy policy;
         struct ex_sandbox_report rep;
@@ -451,7 +454,8 @@ static PyObject *confine(struct child *c, PyObject *profile)
 
         if (profile == Py_None)
                 return Py_NewRef(Py_None);
-        if (ex_policy_from_dict(profile, &policy) < 0)
+        if (ex_policy_from_dict(profile, &policy) < 0 ||
+            ex_policy_take_filter(options, &policy) < 0)
                 return NULL;
         name = PyDict_GetItemString(profile, "name");
         r = ex_sandbox_apply(&policy, &rep, err, sizeof(err));
@@ -525,7 +529,7 @@ static int boot(struct child *c, const struct ex_frame_header *h)
                 c->tx.ring = NULL;
         /* Landlock, seccomp and the rest, before anything untrusted is
          * imported. */
-        report = confine(c, profile ? profile : Py_None);
+        report = confine(c, profile ? profile : Py_None, options);
         if (!report)
                 goto fail;
         Py_CLEAR(msg);
@@ -718,6 +722,9 @@ PyObject *ex_child_main(PyObject *module, PyObject *Py_UNUSED(unused))
         struct ex_frame_header h;
         int r, code = 0;
 
+        /* The target's source compiles without CPython's AST set-up. */
+        if (ex_child_compile_install() < 0)
+                PyErr_Clear();
         /* The parent is trusted: its values may arrive as pickles. */
         c.limits.allow_pickle = true;
         c.rx.arena = &c.down;

@@ -147,6 +147,10 @@ static PyMethodDef module_methods[] = {
          "check_policy(profile_dict)\n\nValidate a sandbox profile dict and "
          "compile its seccomp filter without applying anything; ValueError "
          "names the bad key."},
+        {"seccomp_template", ex_seccomp_template, METH_O,
+         "seccomp_template(profile_dict)\n\nThe profile's seccomp filter "
+         "compiled once for any child: (program, pid slots), or None. "
+         "Pass it as options['seccomp_template'] to Session."},
         {"learn_serve", ex_learn_serve, METH_VARARGS,
          "learn_serve(listener_fd, stop_fd)\n\nServe a learning child's "
          "seccomp notifications: record each and let it run. Returns "

@@ -2,6 +2,7 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -238,6 +239,113 @@ int ex_policy_from_dict(PyObject *d, struct ex_policy *p)
                            "only an unconfined profile (no seccomp, no "
                            "Landlock) may send pickles to the parent",
                            NULL);
+        return 0;
+}
+
+PyObject *ex_seccomp_template(PyObject *Py_UNUSED(module), PyObject *d)
+{
+        struct ex_seccomp_template t;
+        struct ex_policy p;
+        PyObject *slots, *res;
+        int r;
+
+        if (ex_policy_from_dict(d, &p) < 0)
+                return NULL;
+        if (!p.seccomp || p.learn)
+                Py_RETURN_NONE;
+        r = ex_seccomp_template_build(p.groups, p.allow, p.nallow, &t);
+        if (r < 0) {
+                errno = -r;
+                return PyErr_SetFromErrno(PyExc_OSError);
+        }
+        slots = PyTuple_New((Py_ssize_t)t.nslots);
+        for (size_t i = 0; slots && i < t.nslots; i++) {
+                PyObject *n = PyLong_FromSize_t(t.slot[i]);
+
+                if (!n)
+                        Py_CLEAR(slots);
+                else
+                        PyTuple_SET_ITEM(slots, (Py_ssize_t)i, n);
+        }
+        res = slots ? Py_BuildValue("(y#N)", (const char *)t.prog,
+                                    (Py_ssize_t)t.len, slots)
+                    : NULL;
+        free(t.prog);
+        return res;
+}
+
+/* (program, slots) as ex_seccomp_template made it; 0 or -1 with an
+ * exception. */
+static int parse_template(PyObject *t, const char **prog, size_t *len,
+                          size_t *slot, size_t *nslots)
+{
+        PyObject *bytes, *slots;
+
+        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 2 ||
+            !PyBytes_Check(bytes = PyTuple_GET_ITEM(t, 0)) ||
+            !PyTuple_Check(slots = PyTuple_GET_ITEM(t, 1)) ||
+            PyTuple_GET_SIZE(slots) > EX_SECCOMP_MAX_PID_SLOTS) {
+                PyErr_SetString(PyExc_TypeError,
+                                "extradite: malformed seccomp_template");
+                return -1;
+        }
+        *prog = PyBytes_AS_STRING(bytes);
+        *len = (size_t)PyBytes_GET_SIZE(bytes);
+        *nslots = (size_t)PyTuple_GET_SIZE(slots);
+        for (size_t i = 0; i < *nslots; i++) {
+                slot[i] = PyLong_AsSize_t(PyTuple_GET_ITEM(slots, i));
+                if (slot[i] == (size_t)-1 && PyErr_Occurred())
+                        return -1;
+        }
+        return 0;
+}
+
+PyObject *ex_policy_options_for_child(PyObject *options, pid_t pid)
+{
+        PyObject *t = options ? PyDict_GetItemString(options,
+                                                     "seccomp_template")
+                              : NULL;
+        size_t slot[EX_SECCOMP_MAX_PID_SLOTS], nslots, len;
+        PyObject *copy, *bpf;
+        const char *prog;
+
+        if (!t)
+                return Py_XNewRef(options);
+        if (parse_template(t, &prog, &len, slot, &nslots) < 0)
+                return NULL;
+        bpf = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)len);
+        if (!bpf)
+                return NULL;
+        if (ex_seccomp_template_fill(prog, len, slot, nslots, pid,
+                                     PyBytes_AS_STRING(bpf)) < 0) {
+                Py_DECREF(bpf);
+                PyErr_SetString(PyExc_ValueError,
+                                "extradite: malformed seccomp_template");
+                return NULL;
+        }
+        /* The child gets the program, not the template. */
+        copy = PyDict_Copy(options);
+        if (copy && (PyDict_DelItemString(copy, "seccomp_template") < 0 ||
+                     PyDict_SetItemString(copy, "seccomp_bpf", bpf) < 0))
+                Py_CLEAR(copy);
+        Py_DECREF(bpf);
+        return copy;
+}
+
+int ex_policy_take_filter(PyObject *options, struct ex_policy *p)
+{
+        PyObject *bpf = PyDict_GetItemString(options, "seccomp_bpf");
+
+        if (!bpf)
+                return 0;
+        if (!PyBytes_Check(bpf)) {
+                PyErr_SetString(PyExc_TypeError,
+                                "extradite: the prebuilt seccomp filter "
+                                "must be bytes");
+                return -1;
+        }
+        p->bpf = PyBytes_AS_STRING(bpf);
+        p->bpf_len = (size_t)PyBytes_GET_SIZE(bpf);
         return 0;
 }
 

@@ -23,8 +23,10 @@
 #ifndef EXTRADITE_POLICY_H
 #define EXTRADITE_POLICY_H
 
-#include "state.h"
+#include <sys/types.h>
+
 #include "sandbox.h"
+#include "state.h"
 
 /* Fill *p from the dict; paths point into `d`'s strings, so `d` must
  * outlive *p. 0, or -1 with ValueError/TypeError naming the key. */
@@ -33,6 +35,23 @@ int ex_policy_from_dict(PyObject *d, struct ex_policy *p);
 /* The dict sandbox_report() shows for what the child applied. */
 PyObject *ex_report_to_dict(const struct ex_sandbox_report *r,
                             PyObject *profile_name);
+
+/* _core.seccomp_template(dict): the profile's main filter compiled once
+ * for any child (ex_seccomp_template_build) as (program bytes, (slot,
+ * ...)), or None when it has no filter or learns (that child builds its
+ * own, for the listener). The Python layer keeps one per profile. */
+PyObject *ex_seccomp_template(PyObject *module, PyObject *d);
+
+/* The bootstrap options for the child `pid`: when `options` holds a
+ * "seccomp_template", a copy with "seccomp_bpf" instead, the template
+ * filled in for that pid (kill and tgkill are allowed towards it only);
+ * else `options` itself, and the child compiles its filter. New
+ * reference, or NULL with an exception. */
+PyObject *ex_policy_options_for_child(PyObject *options, pid_t pid);
+
+/* The child's side: the prebuilt filter in the options, into *p (pointing
+ * into `options`, which must outlive *p). 0, or -1 with an exception. */
+int ex_policy_take_filter(PyObject *options, struct ex_policy *p);
 
 /* _core.check_policy(dict): validate and compile without applying. */
 PyObject *ex_check_policy(PyObject *module, PyObject *d);

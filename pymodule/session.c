@@ -1379,7 +1379,8 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         PyObject *exe_b = NULL, *root_b = NULL, *core = NULL, *core_b = NULL,
                  *sys_path,
                  *options = NULL, *call_timeout = Py_None, *profile = Py_None,
-                 *policy = NULL, *rules_in = Py_None, *rules = NULL;
+                 *policy = NULL, *rules_in = Py_None, *rules = NULL,
+                 *child_options = NULL;
         double start_timeout = 60.0, call_timeout_s = -1;
         int child_pickle = 0, default_policy = EX_POLICY_VALUE;
         ex_session *s;
@@ -1463,8 +1464,13 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         }
         close(sv[1]);
         s->state = EX_SESSION_OPEN;
-        if (send_bootstrap(s, sys_path, options) < 0)
+        /* The profile's filter, compiled once, filled in for this pid:
+         * the child only loads it (compiling took it a millisecond). */
+        child_options = ex_policy_options_for_child(options, s->child.pid);
+        if ((options && !child_options) ||
+            send_bootstrap(s, sys_path, child_options) < 0)
                 goto fail;
+        Py_XDECREF(child_options);
         Py_DECREF(exe_b);
         Py_DECREF(root_b);
         Py_DECREF(core);
@@ -1472,6 +1478,7 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         Py_DECREF(rules);
         return (PyObject *)s;
 fail:
+        Py_XDECREF(child_options);
         Py_DECREF(s);
 fail_args:
         Py_XDECREF(exe_b);

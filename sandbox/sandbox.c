@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "capabilities.h"
+#include "cleanup.h"
 #include "landlock.h"
 #include "namespaces.h"
 #include "rlimits.h"
@@ -28,27 +29,63 @@ static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
         return r;
 }
 
-static int apply_seccomp(const struct ex_policy *p,
-                         struct ex_sandbox_report *rep, char *err,
-                         size_t errlen)
+/* Learning: libseccomp loads the filter and keeps its listener. */
+static int load_learning(const struct ex_policy *p,
+                         struct ex_sandbox_report *rep)
 {
         scmp_filter_ctx ctx = NULL;
         int r;
 
-        r = (p->learn ? ex_seccomp_build_learn : ex_seccomp_build)(
-                p->groups, p->allow, p->nallow, getpid(), &ctx);
+        r = ex_seccomp_build_learn(p->groups, p->allow, p->nallow, getpid(),
+                                   &ctx);
         if (r < 0)
-                return fail(err, errlen, r, "building the seccomp filter");
+                return r;
         r = ex_seccomp_instructions(ctx);
         rep->seccomp_instructions = r > 0 ? (size_t)r : 0;
         r = ex_seccomp_load(ctx);
-        if (r == 0 && p->learn) {
+        if (r == 0) {
                 /* libseccomp keeps the listener; the caller sends it on. */
                 r = seccomp_notify_fd(ctx);
                 rep->notify_fd = r;
                 r = r < 0 ? r : 0;
         }
         seccomp_release(ctx);
+        return r;
+}
+
+/* The main filter: the parent's compiled program when it sent one, else
+ * compiled here; generated once either way (the count of instructions
+ * comes from the same program). */
+static int load_main(const struct ex_policy *p, struct ex_sandbox_report *rep)
+{
+        _cleanup_free_ void *own = NULL;
+        const void *prog = p->bpf;
+        size_t len = p->bpf_len;
+        scmp_filter_ctx ctx = NULL;
+        int r;
+
+        if (!prog) {
+                r = ex_seccomp_build(p->groups, p->allow, p->nallow, getpid(),
+                                     &ctx);
+                if (r == 0)
+                        r = ex_seccomp_export(ctx, &own, &len);
+                seccomp_release(ctx);
+                if (r < 0)
+                        return r;
+                prog = own;
+        }
+        r = ex_seccomp_load_bpf(prog, len);
+        if (r == 0)
+                rep->seccomp_instructions = len / 8;
+        return r;
+}
+
+static int apply_seccomp(const struct ex_policy *p,
+                         struct ex_sandbox_report *rep, char *err,
+                         size_t errlen)
+{
+        int r = p->learn ? load_learning(p, rep) : load_main(p, rep);
+
         if (r < 0)
                 return fail(err, errlen, r, "loading the seccomp filter");
         rep->seccomp = true;

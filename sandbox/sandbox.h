@@ -57,6 +57,12 @@ struct ex_policy {
         size_t nallow;
         bool files_after_load;  /* false: opens refused once the target is
                                    loaded (a second, stacked filter) */
+        /* The main filter already compiled for this process's pid (the
+         * parent fills in the profile's ex_seccomp_template). Not owned;
+         * NULL: compiled here. Ignored when learning (the listener needs
+         * libseccomp's own load). */
+        const void *bpf;
+        size_t bpf_len;
 
         bool landlock;
         bool landlock_required; /* fail closed without kernel support */

@@ -24,6 +24,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -35,6 +37,8 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "sandbox.h"
@@ -679,6 +683,130 @@ int ex_seccomp_load(scmp_filter_ctx ctx)
         if (!ctx)
                 return -EINVAL;
         return seccomp_load(ctx);
+}
+
+int ex_seccomp_export(scmp_filter_ctx ctx, void **prog, size_t *len)
+{
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ void *buf = NULL;
+        struct stat st;
+        ssize_t n;
+        int r;
+
+        if (!ctx || !prog || !len)
+                return -EINVAL;
+        /* libseccomp 2.5 exports to an fd only. */
+        fd = memfd_create("extradite-bpf", MFD_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        pthread_mutex_lock(&libseccomp_lock);
+        r = seccomp_export_bpf(ctx, fd);
+        pthread_mutex_unlock(&libseccomp_lock);
+        if (r < 0)
+                return r;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) ||
+            st.st_size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return -EBADMSG;
+        buf = malloc((size_t)st.st_size);
+        if (!buf)
+                return -ENOMEM;
+        n = pread(fd, buf, (size_t)st.st_size, 0);
+        if (n != st.st_size)
+                return n < 0 ? -errno : -EIO;
+        *len = (size_t)st.st_size;
+        *prog = take_ptr(&buf);
+        return 0;
+}
+
+static int export_for(uint32_t group_bits, const int *allow, size_t nallow,
+                      pid_t self, void **prog, size_t *len)
+{
+        _cleanup_filter_ scmp_filter_ctx ctx = NULL;
+        int r = ex_seccomp_build(group_bits, allow, nallow, self, &ctx);
+
+        return r < 0 ? r : ex_seccomp_export(ctx, prog, len);
+}
+
+int ex_seccomp_template_build(uint32_t group_bits, const int *allow,
+                              size_t nallow, struct ex_seccomp_template *out)
+{
+        /* Two pids no constant of the filter holds by chance in the same
+         * place; pid_max is at most 2^22. */
+        const pid_t a = 0x2a2a2a, b = 0x151515;
+        _cleanup_free_ void *pa = NULL;
+        _cleanup_free_ void *pb = NULL;
+        const struct sock_filter *fa, *fb;
+        size_t la = 0, lb = 0;
+        int r;
+
+        if (!out)
+                return -EINVAL;
+        *out = (struct ex_seccomp_template){0};
+        r = export_for(group_bits, allow, nallow, a, &pa, &la);
+        if (r == 0)
+                r = export_for(group_bits, allow, nallow, b, &pb, &lb);
+        if (r < 0)
+                return r;
+        if (la != lb)
+                return -ENOTRECOVERABLE;
+        fa = pa;
+        fb = pb;
+        for (size_t i = 0; i < la / sizeof(*fa); i++) {
+                if (memcmp(&fa[i], &fb[i], sizeof(*fa)) == 0)
+                        continue;
+                /* The only difference allowed: the pid as a constant. */
+                if (fa[i].code != fb[i].code || fa[i].jt != fb[i].jt ||
+                    fa[i].jf != fb[i].jf || fa[i].k != (uint32_t)a ||
+                    fb[i].k != (uint32_t)b ||
+                    out->nslots == EX_SECCOMP_MAX_PID_SLOTS)
+                        return -ENOTRECOVERABLE;
+                out->slot[out->nslots++] = i;
+        }
+        out->len = la;
+        out->prog = take_ptr(&pa);
+        return 0;
+}
+
+int ex_seccomp_template_fill(const void *prog, size_t len, const size_t *slot,
+                             size_t nslots, pid_t pid, void *out)
+{
+        struct sock_filter *f = out;
+
+        if (!prog || !out || (nslots && !slot) || pid <= 0 ||
+            len % sizeof(*f))
+                return -EINVAL;
+        for (size_t i = 0; i < nslots; i++)
+                if (slot[i] >= len / sizeof(*f))
+                        return -EINVAL;
+        memcpy(out, prog, len);
+        for (size_t i = 0; i < nslots; i++)
+                f[slot[i]].k = (uint32_t)pid;
+        return 0;
+}
+
+int ex_seccomp_load_bpf(const void *prog, size_t len)
+{
+        struct sock_fprog fprog = {
+                .len = (unsigned short)(len / sizeof(struct sock_filter)),
+                .filter = (struct sock_filter *)prog,
+        };
+        long r;
+
+        if (!prog || len == 0 || len % sizeof(struct sock_filter) ||
+            len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return -EINVAL;
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return -errno;
+        /* The flags seccomp_load uses for the main filter (TSYNC; its
+         * TSYNC_ESRCH only changes how a listener's failure reads). */
+        r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                    SECCOMP_FILTER_FLAG_TSYNC, &fprog);
+        if (r < 0)
+                return -errno;
+        /* > 0: the id of a thread that could not be synchronized */
+        return r == 0 ? 0 : -ESRCH;
 }
 
 int ex_seccomp_instructions(scmp_filter_ctx ctx)

@@ -43,6 +43,39 @@ int ex_seccomp_load(scmp_filter_ctx ctx);
 /* BPF instructions in a built filter, or -errno. */
 int ex_seccomp_instructions(scmp_filter_ctx ctx);
 
+/* The BPF program of a built filter (struct sock_filter[], 8 bytes each):
+ * 0 with *prog (malloc'd, the caller frees it) and *len in bytes, or
+ * -errno. Generating it is most of a build's cost. */
+int ex_seccomp_export(scmp_filter_ctx ctx, void **prog, size_t *len);
+
+/* The main filter for any child, compiled once per profile: the program
+ * of ex_seccomp_build with the instructions (slot[], indexes) whose
+ * constant is the `self` pid. It is found by building for two pids and
+ * comparing: only those constants may differ, or the build is refused
+ * (-ENOTRECOVERABLE). Filling the slots with a pid gives exactly what
+ * ex_seccomp_build + ex_seccomp_export make for that pid, in microseconds
+ * instead of a millisecond. */
+#define EX_SECCOMP_MAX_PID_SLOTS 16
+struct ex_seccomp_template {
+        void *prog; /* owned: free() it */
+        size_t len; /* bytes */
+        size_t slot[EX_SECCOMP_MAX_PID_SLOTS];
+        size_t nslots;
+};
+
+int ex_seccomp_template_build(uint32_t groups, const int *allow,
+                              size_t nallow, struct ex_seccomp_template *out);
+
+/* Write the program for `pid` into out (len bytes of prog, the slots'
+ * constants set to pid). 0, or -EINVAL for a slot outside the program. */
+int ex_seccomp_template_fill(const void *prog, size_t len, const size_t *slot,
+                             size_t nslots, pid_t pid, void *out);
+
+/* Load a program made by ex_seccomp_export into this process, on all
+ * threads (TSYNC), after setting no_new_privs: what seccomp_load does with
+ * the main filter. 0, or -EINVAL for a malformed length, or -errno. */
+int ex_seccomp_load_bpf(const void *prog, size_t len);
+
 /* Native syscall number of a name, or -ENOENT. */
 int ex_syscall_number(const char *name);
 

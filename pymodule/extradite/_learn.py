@@ -310,7 +310,7 @@ def _record(target, module, qualname, base, call_timeout, exercise, exercise_pat
             name="extradite-learn", daemon=True)
         thread.start()
         try:
-            cls = _proxy._bind(session, stop, target, module, qualname)
+            cls = _proxy._bind(session, stop, session.load, target, module, qualname)
         except _core.ExtraditeError as e:
             from ._cli import _describe_exception
 

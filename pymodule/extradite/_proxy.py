@@ -179,20 +179,18 @@ def extradite(
     call_timeout = _sessions.check_timeout("call_timeout", call_timeout)
     keepalive = _sessions.check_timeout("share_keepalive_seconds", share_keepalive_seconds)
     _core.assert_not_loaded(module)
-    session, release = _sessions.acquire(
+    session, release, load = _sessions.acquire(
         share_key, module, sandbox, call_timeout, keepalive, transport
     )
-    return _bind(session, release, target, module, qualname)
+    return _bind(session, release, load, target, module, qualname)
 
 
-def _bind(session, release, target, module, qualname):
-    """Load `module:qualname` in the session's child and return its proxy;
-    `release` gives the child back (on failure here, or when the proxy is
-    closed or dropped)."""
+def _bind(session, release, load, target, module, qualname):
+    """Load `module:qualname` in the session's child (with `load`) and
+    return its proxy; `release` gives the child back (on failure here, or
+    when the proxy is closed or dropped)."""
     try:
-        handle, kind, name, remote_qualname, _module, methods, doc = session.load(
-            module, qualname
-        )
+        handle, kind, name, remote_qualname, _module, methods, doc = load(module, qualname)
         if kind == "function":
             cls = _make_function(
                 session, release, handle, target, name or qualname, remote_qualname, doc
@@ -211,6 +209,27 @@ def _bind(session, release, target, module, qualname):
     return cls
 
 
+def _parse_preload(preload):
+    """((module, qualname), ...) for an iterable of targets, checked like
+    extradite()'s own (ValueError, TypeError, ExtraditeModuleLeakError)."""
+    if isinstance(preload, (str, bytes)):
+        raise TypeError(
+            "preload must be an iterable of 'module.path:ClassName' strings, "
+            f"not a single {type(preload).__name__}"
+        )
+    try:
+        targets = tuple(preload)
+    except TypeError:
+        raise TypeError(
+            "preload must be an iterable of 'module.path:ClassName' strings, "
+            f"not {type(preload).__name__}"
+        ) from None
+    parsed = tuple(_parse_target(target) for target in targets)
+    for module, _ in parsed:
+        _core.assert_not_loaded(module)
+    return parsed
+
+
 def prewarm_extradite_session(
     share_key,
     transport_policy="value",
@@ -219,6 +238,7 @@ def prewarm_extradite_session(
     sandbox=None,
     call_timeout=None,
     share_keepalive_seconds=None,
+    preload=(),
 ):
     """Start the shared child for ``share_key`` ahead of its first
     ``extradite(..., share_key)``, and wait until it is confined and
@@ -226,13 +246,22 @@ def prewarm_extradite_session(
     started it,
     False if it was already running; other settings than the running
     child's raise ValueError. With ``share_keepalive_seconds`` an unused
-    prewarmed child stops after that long."""
+    prewarmed child stops after that long.
+
+    ``preload``: targets ("module.path:ClassName", as for extradite()) the
+    child imports, confined, before this returns, whether it started the
+    child or found it running; a later ``extradite(target, share_key)``
+    then finds the target loaded and makes no round trip for it. A target
+    that cannot be loaded raises what extradite() would raise, and a child
+    this call started is stopped again."""
+    targets = _parse_preload(preload)
     return _sessions.prewarm(
         share_key,
         sandbox,
         _sessions.check_timeout("call_timeout", call_timeout),
         _sessions.check_timeout("share_keepalive_seconds", share_keepalive_seconds),
         _sessions.check_transport(transport_policy, transport_type_rules),
+        targets,
     )
 
 

@@ -64,12 +64,19 @@ def _fail(origin, key, reason):
 _parsed = {}
 
 
-def _read_file(path):
+def _version(path):
+    st = os.stat(path)
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _read_file(path, read=None):
+    """The parsed file (a fresh copy); appends (path, version) to `read`."""
     import tomllib
 
     try:
-        st = os.stat(path)
-        version = (st.st_mtime_ns, st.st_size, st.st_ino)
+        version = _version(path)
+        if read is not None:
+            read.append((path, version))
         cached = _parsed.get(path)
         if cached is None or cached[0] != version:
             with open(path, "rb") as f:
@@ -128,11 +135,12 @@ def _check_tables(origin, raw):
                 _fail(origin, full, "must be a list of strings")
 
 
-def _resolve(spec, depth=0):
-    """(name, origin, merged tables) for a profile name, path or mapping."""
+def _resolve(spec, depth=0, read=None):
+    """(name, origin, merged tables) for a profile name, path or mapping;
+    appends the (path, version) of each file it read to `read`."""
     if isinstance(spec, str) and spec in BUILTIN:
         name, origin = spec, f"'{spec}'"
-        raw = _read_file(os.path.join(_POLICY_DIR, f"{spec}.toml"))
+        raw = _read_file(os.path.join(_POLICY_DIR, f"{spec}.toml"), read)
     elif isinstance(spec, (str, os.PathLike)):
         path = os.fspath(spec)
         if not os.path.exists(path):
@@ -141,7 +149,7 @@ def _resolve(spec, depth=0):
                 f"({', '.join(BUILTIN)}) nor an existing profile file"
             )
         name, origin = os.path.splitext(os.path.basename(path))[0], path
-        raw = _read_file(path)
+        raw = _read_file(path, read)
     elif hasattr(spec, "keys"):
         name, origin = "custom", "<mapping>"
         raw = copy.deepcopy(dict(spec))
@@ -160,7 +168,7 @@ def _resolve(spec, depth=0):
             _fail(origin, "extends", f"must name a built-in profile ({', '.join(BUILTIN)})")
         if depth > len(BUILTIN):
             _fail(origin, "extends", "profiles extend each other in a loop")
-        merged = _resolve(base, depth + 1)[2]
+        merged = _resolve(base, depth + 1, read)[2]
     for key in _SCHEMA:
         merged.setdefault(key, {}).update(raw.get(key, {}))
         missing = set(_SCHEMA[key]) - set(merged[key])
@@ -186,6 +194,9 @@ def _target_package(module, sys_path):
 _python_dirs_found = []
 # repr() of every policy check_policy accepted.
 _checked = set()
+# repr() of a policy's seccomp table -> its filter compiled for any child
+# (_core.seccomp_template), or None: one per profile, whatever the paths.
+_templates = {}
 
 
 def _python_dirs():
@@ -204,13 +215,15 @@ def _python_dirs():
 
 
 class Prepared:
-    """A profile ready for one child: the dict the C core applies, plus
-    what the parent must clean up (the private temp dir)."""
+    """A profile ready for one child: the dict the C core applies, its
+    seccomp filter compiled for any child (or None), plus what the parent
+    must clean up (the private temp dir)."""
 
     def __init__(self, name, policy, tmpdir):
         self.name = name
         self.policy = policy
         self.tmpdir = tmpdir
+        self.seccomp_template = None
 
     def cleanup(self):
         if self.tmpdir:
@@ -237,6 +250,33 @@ def _expand(origin, key, entries, values):
     return list(dict.fromkeys(os.path.normpath(p) for p in out))
 
 
+# name or absolute path -> ([(path, version) of each file read], result):
+# every extradite() resolves its profile (and every one with a share_key
+# fingerprints it too), 60 us each; the files are only stat'ed again.
+_resolved = {}
+
+
+def _resolve_shared(spec):
+    """_resolve(spec), shared between calls while its files are unchanged:
+    callers must not change the tables they get."""
+    if isinstance(spec, str) and spec in BUILTIN:
+        key = spec
+    elif isinstance(spec, (str, os.PathLike)):
+        key = os.path.abspath(os.fspath(spec))
+    else:
+        return _resolve(spec)  # a mapping: the caller's, may change
+    hit = _resolved.get(key)
+    try:
+        if hit is not None and all(_version(p) == v for p, v in hit[0]):
+            return hit[1]
+    except OSError:
+        pass  # gone: _resolve says how
+    read = []
+    result = _resolve(spec, read=read)
+    _resolved[key] = (read, result)
+    return result
+
+
 def _chosen(sandbox):
     # None: $EXTRADITE_SANDBOX, else "default".
     if sandbox is None:
@@ -247,14 +287,14 @@ def _chosen(sandbox):
 def fingerprint(sandbox):
     """(name, canonical text) of a profile as written, before placeholders
     are expanded: two users of one shared child must agree on it."""
-    name, _origin, tables = _resolve(_chosen(sandbox))
+    name, _origin, tables = _resolve_shared(_chosen(sandbox))
     return name, repr(sorted((k, sorted(v.items())) for k, v in tables.items()))
 
 
 def prepare(sandbox, module, sys_path):
     """The profile named by `sandbox` as a Prepared for the target `module`
     (None: no target yet, as for a prewarmed child)."""
-    name, origin, tables = _resolve(_chosen(sandbox))
+    name, origin, tables = _resolve_shared(_chosen(sandbox))
     policy = {key: dict(value) for key, value in tables.items()}
     for key in _SCHEMA["limits"]:
         policy["limits"][key] = _size(origin, f"limits.{key}", policy["limits"][key])
@@ -291,7 +331,18 @@ def prepare(sandbox, module, sys_path):
             except ValueError as e:
                 raise _ProfileError(f"extradite: sandbox profile {origin}: {e}") from None
             _checked.add(key)
+        # The filter differs between children only in their pid: compile
+        # it once per profile (a millisecond each child would spend).
+        key = repr(sorted(policy["seccomp"].items()))
+        if key not in _templates:
+            try:
+                _templates[key] = _core.seccomp_template(policy)
+            except OSError:
+                # No template (libseccomp made pid-dependent code): each
+                # child compiles its own filter, as the learning one does.
+                _templates[key] = None
         prepared.policy = policy
+        prepared.seccomp_template = _templates[key]
     except BaseException:
         if tmpdir:
             os.rmdir(tmpdir[0])

@@ -88,14 +88,18 @@ def start(module, sandbox, call_timeout, transport=("value", ()), learn=False):
         )
     sys_path = child_sys_path()
     profile = _sandbox.prepare(sandbox, module, sys_path)
+    options = {"sandbox": profile.policy}
     if learn:
+        # The learning child compiles its own filter, for the listener.
         profile.policy["learn"] = True
+    elif profile.seccomp_template is not None:
+        options["seccomp_template"] = profile.seccomp_template
     try:
         session = _core.Session(
             sys.executable,
             _PACKAGE_ROOT,
             sys_path,
-            options={"sandbox": profile.policy},
+            options=options,
             call_timeout=call_timeout,
             profile=profile.name,
             child_pickle=profile.policy["transport"]["child_pickle"],
@@ -127,9 +131,21 @@ class _Shared:
         self.keepalive = keepalive
         self.holders = 0
         self.deadline = None  # time.monotonic() when an idle child stops
+        # (module, qualname) -> the child's LOAD reply. A loaded target is
+        # pinned in the child for its whole life, so loading it again with
+        # this key (or after a prewarm preloaded it) needs no round trip.
+        self.loaded = {}
 
     def cancel_keepalive(self):
         self.deadline = None
+
+    def load(self, module, qualname):
+        """The child's LOAD reply for module:qualname, asked for once."""
+        key = (module, qualname)
+        reply = self.loaded.get(key)
+        if reply is None:
+            reply = self.loaded[key] = self.session.load(module, qualname)
+        return reply
 
 
 def _settings(sandbox, call_timeout, keepalive, transport):
@@ -267,12 +283,15 @@ def _stop_idle():
 
 
 def acquire(share_key, module, sandbox, call_timeout, keepalive, transport):
-    """A session for one proxy class: (session, release). release() is
-    idempotent; it stops a private child, or gives back a shared one."""
+    """A session for one proxy class: (session, release, load). release()
+    is idempotent; it stops a private child, or gives back a shared one.
+    load(module, qualname) loads a target into the child (once per shared
+    child)."""
     if share_key is None:
         if keepalive is not None:
             raise ValueError("share_keepalive_seconds requires share_key")
-        return start(module, sandbox, call_timeout, transport)
+        session, stop = start(module, sandbox, call_timeout, transport)
+        return session, stop, session.load
     if not isinstance(share_key, str):
         raise TypeError(f"share_key must be a str or None, not {type(share_key).__name__}")
     with _lock:
@@ -292,25 +311,35 @@ def acquire(share_key, module, sandbox, call_timeout, keepalive, transport):
             if entry.holders == 0 and _shared.get(share_key) is entry:
                 _idle(entry)
 
-    return entry.session, release
+    return entry.session, release, entry.load
 
 
-def prewarm(share_key, sandbox, call_timeout, keepalive, transport):
-    """Start the shared child for share_key now. True if this call started
-    it, False if it was already running (with the same settings)."""
+def prewarm(share_key, sandbox, call_timeout, keepalive, transport, preload=()):
+    """Start the shared child for share_key now, and load the targets of
+    `preload` ((module, qualname) pairs) into it. True if this call started
+    it, False if it was already running (with the same settings); the
+    targets are loaded either way. A child this call started is stopped
+    again when it cannot boot or load a target; a running one is left as
+    it was (others may hold it)."""
     if not isinstance(share_key, str):
         raise TypeError(f"share_key must be a str, not {type(share_key).__name__}")
     with _lock:
+        # The first target's package gets the path grants, as it would
+        # from the first extradite() with this key.
         entry, new = _get_or_start(
-            share_key, None, sandbox, call_timeout, keepalive, transport
+            share_key, preload[0][0] if preload else None,
+            sandbox, call_timeout, keepalive, transport,
         )
-        if new:
-            try:
+        try:
+            if new:
                 # Return with the child confined and serving, not booting.
                 entry.session.ping()
-            except BaseException:
+            for module, qualname in preload:
+                entry.load(module, qualname)
+        except BaseException:
+            if new:
                 _drop(entry)
-                raise
+            raise
         if new and keepalive is not None:
             _idle(entry)  # nobody holds it yet: the keep-alive clock runs
     return new

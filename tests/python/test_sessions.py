@@ -2,11 +2,11 @@
 
 import os
 import signal
+import time
 
 import pytest
 
 import extradite
-from extradite import _core
 from extradite import close_extradite_session, prewarm_extradite_session
 from extradite import extradite as xtd
 from xtd_support import child_pids, gone
@@ -207,15 +207,125 @@ def test_prewarm_returns_with_the_child_serving():
         assert close_extradite_session("k-ready") is True
 
 
-@pytest.mark.skipif(
-    _core._asan_build,
-    reason="an ASan build does not apply RLIMIT_AS, which is what stops this child",
-)
 def test_prewarm_raises_when_the_child_cannot_start():
     children = child_pids()
-    with pytest.raises(extradite.ExtraditeError):
-        prewarm_extradite_session(
-            "k-broken", sandbox={"limits": {"address_space": 1 << 20}}
-        )
+    # One fd: the child cannot open the paths Landlock grants, and fails
+    # closed while confining itself.
+    with pytest.raises(extradite.ExtraditeError, match="could not confine"):
+        prewarm_extradite_session("k-broken", sandbox={"limits": {"open_files": 1}})
     assert close_extradite_session("k-broken") is False
     assert child_pids() == children
+
+
+# ---- prewarm(preload=...) ----------------------------------------------
+
+STAMPED = "xtd_targets.stamped:Stamped"
+
+
+def shared_session(key):
+    from extradite import _sessions
+
+    return _sessions._shared[key].session
+
+
+def test_prewarm_preload_imports_the_target_before_it_returns():
+    before = time.monotonic()
+    assert prewarm_extradite_session("k-pre", preload=[STAMPED]) is True
+    after = time.monotonic()
+    try:
+        session = shared_session("k-pre")
+        requests = session.requests
+        Stamped = xtd(STAMPED, "k-pre")
+        # Loaded at prewarm: no LOAD round trip now, and the import ran
+        # while prewarm ran.
+        assert session.requests == requests
+        assert pid_of(Stamped) == session.pid
+        assert before <= Stamped.imported_at() <= after
+        assert Stamped().ping() == "pong"
+        Stamped.close()
+    finally:
+        close_extradite_session("k-pre")  # stopped already with its last class
+
+
+def test_prewarm_preload_into_a_running_child():
+    assert prewarm_extradite_session("k-pre-run") is True
+    try:
+        session = shared_session("k-pre-run")
+        pid = session.pid
+        assert prewarm_extradite_session("k-pre-run", preload=(COUNTER, HELPER)) is False
+        requests = session.requests
+        Counter = xtd(COUNTER, "k-pre-run")
+        Helper = xtd(HELPER, "k-pre-run")
+        assert session.requests == requests
+        assert pid_of(Counter) == pid_of(Helper) == pid
+        assert Counter(1).increment() == 2
+        Counter.close()
+        Helper.close()
+    finally:
+        close_extradite_session("k-pre-run")  # stopped already with its last class
+
+
+def test_prewarm_preload_under_strict_loads_before_files_are_locked():
+    assert prewarm_extradite_session("k-pre-strict", sandbox="strict", preload=[COUNTER]) is True
+    try:
+        Counter = xtd(COUNTER, "k-pre-strict", sandbox="strict")
+        assert Counter(0).increment(3) == 3
+        Counter.close()
+    finally:
+        close_extradite_session("k-pre-strict")  # stopped already with its last class
+
+
+@pytest.mark.parametrize(
+    "preload, error, match",
+    [
+        (COUNTER, TypeError, "not a single str"),
+        (42, TypeError, "not int"),
+        ([42], TypeError, "not int"),
+        (["xtd_targets.counter"], ValueError, "is not of the form"),
+        (["xtd_targets.counter:Counter", "no such:thing"], ValueError, "is not of the form"),
+        (["os:PathLike"], extradite.ExtraditeModuleLeakError, "os"),
+    ],
+)
+def test_prewarm_preload_refuses_bad_input_before_starting(preload, error, match):
+    children = child_pids()
+    with pytest.raises(error, match=match):
+        prewarm_extradite_session("k-pre-bad", preload=preload)
+    assert child_pids() == children
+    assert close_extradite_session("k-pre-bad") is False
+
+
+@pytest.mark.parametrize(
+    "target, error",
+    [
+        ("xtd_targets.raise_on_import:Anything", RuntimeError),
+        ("xtd_targets.no_such_module:Anything", ModuleNotFoundError),
+        ("xtd_targets.counter:NoSuchClass", AttributeError),
+    ],
+)
+def test_prewarm_preload_that_cannot_load_raises_and_stops_the_child(target, error):
+    # What extradite() raises for it...
+    with pytest.raises(error):
+        xtd(target)
+    children = child_pids()
+    # ...prewarm raises too, and leaves no child behind.
+    with pytest.raises(error) as info:
+        prewarm_extradite_session("k-pre-fail", preload=[COUNTER, target])
+    assert isinstance(info.value, extradite.ExtraditeRemoteError)
+    assert child_pids() == children
+    assert close_extradite_session("k-pre-fail") is False
+
+
+def test_prewarm_preload_failing_in_a_running_child_leaves_it_running():
+    assert prewarm_extradite_session("k-pre-keep") is True
+    try:
+        pid = shared_session("k-pre-keep").pid
+        with pytest.raises(RuntimeError):
+            prewarm_extradite_session(
+                "k-pre-keep", preload=["xtd_targets.raise_on_import:Anything"]
+            )
+        assert pid in child_pids()
+        Counter = xtd(COUNTER, "k-pre-keep")
+        assert pid_of(Counter) == pid
+        Counter.close()
+    finally:
+        close_extradite_session("k-pre-keep")  # stopped already with its last class

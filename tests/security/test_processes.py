@@ -1,6 +1,7 @@
 """Processes: no fork, exec or spawn; no signal to, trace of or peek into
 any process but itself."""
 
+import errno
 import os
 import signal
 import subprocess
@@ -40,6 +41,31 @@ def test_killing_the_parent_is_refused(spawn, profile):
         attacker.kill_parent(signal.SIGKILL)
     assert_remote(info)
     assert attacker.ping() == "pong"  # and we are still here to ask
+
+
+@pytest.mark.parametrize("profile", CONFINED)
+def test_signalling_itself_is_allowed(spawn, profile):
+    # kill is allowed towards the child's own pid only: the parent compiles
+    # each child's filter for that child's pid.
+    attacker = spawn(TARGET, profile)()
+    assert attacker.kill(attacker.pid(), 0) is True
+
+
+def test_a_child_without_a_filter_template_compiles_its_own(spawn, monkeypatch):
+    # When the parent has no template for a profile, the child compiles
+    # its filter itself, for its own pid: just as strict.
+    from extradite import _sandbox
+
+    def no_template(policy):
+        raise OSError(errno.ENOTRECOVERABLE, "no template")
+
+    monkeypatch.setattr(_sandbox, "_templates", {})
+    monkeypatch.setattr(_sandbox._core, "seccomp_template", no_template)
+    attacker = spawn(TARGET)()
+    assert attacker.kill(attacker.pid(), 0) is True
+    with pytest.raises(PermissionError) as info:
+        attacker.kill_parent(signal.SIGKILL)
+    assert_remote(info)
 
 
 @pytest.fixture

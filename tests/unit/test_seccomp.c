@@ -314,20 +314,30 @@ static void become_channel(int fd)
         close(fd);
 }
 
+/* As the real child is confined: the profile's template (which the parent
+ * compiles once) filled in for this pid and loaded with
+ * ex_seccomp_load_bpf, so every row below checks that program. */
 static int confine(uint32_t groups, const char *extra)
 {
-        scmp_filter_ctx ctx = NULL;
+        struct ex_seccomp_template t;
         int extra_nr = extra ? ex_syscall_number(extra) : -1;
+        void *prog;
         int r;
 
         if (ex_violation_install() < 0)
                 return CHILD_REPORTER;
-        r = ex_seccomp_build(groups, &extra_nr, extra ? 1 : 0, getpid(),
-                             &ctx);
+        r = ex_seccomp_template_build(groups, &extra_nr, extra ? 1 : 0, &t);
         if (r < 0)
                 return CHILD_BUILD;
-        r = ex_seccomp_load(ctx);
-        seccomp_release(ctx);
+        prog = malloc(t.len);
+        r = prog ? ex_seccomp_template_fill(t.prog, t.len, t.slot, t.nslots,
+                                            getpid(), prog)
+                 : -ENOMEM;
+        free(t.prog);
+        if (r < 0)
+                return CHILD_BUILD;
+        r = ex_seccomp_load_bpf(prog, t.len);
+        free(prog);
         return r < 0 ? CHILD_LOAD : 0;
 }
 
@@ -872,7 +882,116 @@ static void test_instruction_counts(void **state)
         seccomp_release(ctx);
 }
 
+/* The exported program is the one ex_seccomp_instructions counts, and
+ * ex_seccomp_load_bpf refuses what cannot be a program before it changes
+ * anything in this process. */
+static void test_export_and_load_bpf_arguments(void **state)
+{
+        static const uint64_t insn = 0x7fff000000000006ull; /* ret ALLOW */
+        scmp_filter_ctx ctx = NULL;
+        void *prog = NULL;
+        size_t len = 0;
+
+        (void)state;
+        skip_under_valgrind("libseccomp asks the kernel's seccomp() which "
+                            "filter features exist; valgrind does not "
+                            "pass that call through");
+        assert_int_equal(ex_seccomp_build(CORE | FREAD, NULL, 0, getpid(),
+                                          &ctx),
+                         0);
+        assert_int_equal(ex_seccomp_export(ctx, &prog, &len), 0);
+        assert_non_null(prog);
+        assert_int_equal(len, (size_t)ex_seccomp_instructions(ctx) * 8);
+        assert_int_equal(ex_seccomp_export(NULL, &prog, &len), -EINVAL);
+        assert_int_equal(ex_seccomp_export(ctx, NULL, &len), -EINVAL);
+        seccomp_release(ctx);
+        free(prog);
+
+        assert_int_equal(ex_seccomp_load_bpf(NULL, 8), -EINVAL);
+        assert_int_equal(ex_seccomp_load_bpf(&insn, 0), -EINVAL);
+        assert_int_equal(ex_seccomp_load_bpf(&insn, 7), -EINVAL);
+        assert_int_equal(ex_seccomp_load_bpf(&insn, 4097 * 8), -EINVAL);
+        /* none of that set no_new_privs or loaded a filter */
+        assert_int_equal(prctl(PR_GET_SECCOMP, 0, 0, 0, 0), 0);
+}
+
 /* ---- names -------------------------------------------------------------- */
+
+/* A template filled in for a pid is byte for byte what libseccomp makes
+ * for that pid, for every group set, extras included. (A pid equal to
+ * another constant of the filter, 1 = AF_UNIX say, lets libseccomp share
+ * that compare block in a direct build: shorter, same decisions. The rows
+ * above run the filled program for whatever pid their child has.) */
+static void test_template_is_the_build_for_each_pid(void **state)
+{
+        static const uint32_t sets[] = {CORE, THREADS, FREAD, NET, ALL};
+        static const pid_t pids[] = {300, 777, 4096, 32768, 65535, 65536,
+                                     99999, 1000003, 4194303};
+        int extra = ex_syscall_number("getpgid");
+
+        (void)state;
+        skip_under_valgrind("libseccomp asks the kernel's seccomp() which "
+                            "filter features exist; valgrind does not "
+                            "pass that call through");
+        for (size_t i = 0; i < ARRAY_SIZE(sets); i++) {
+                struct ex_seccomp_template t;
+
+                assert_int_equal(ex_seccomp_template_build(sets[i], &extra, 1,
+                                                           &t),
+                                 0);
+                /* kill, tgkill and tkill share one compare block */
+                assert_true(t.nslots >= 1 && t.nslots <= 3);
+                for (size_t j = 0; j < ARRAY_SIZE(pids); j++) {
+                        scmp_filter_ctx ctx = NULL;
+                        void *want = NULL, *got = malloc(t.len);
+                        size_t len = 0;
+
+                        assert_non_null(got);
+                        assert_int_equal(ex_seccomp_build(sets[i], &extra, 1,
+                                                          pids[j], &ctx),
+                                         0);
+                        assert_int_equal(ex_seccomp_export(ctx, &want, &len),
+                                         0);
+                        seccomp_release(ctx);
+                        assert_int_equal(ex_seccomp_template_fill(
+                                                 t.prog, t.len, t.slot,
+                                                 t.nslots, pids[j], got),
+                                         0);
+                        assert_int_equal(len, t.len);
+                        assert_memory_equal(got, want, len);
+                        free(want);
+                        free(got);
+                }
+                free(t.prog);
+        }
+}
+
+static void test_template_fill_refuses_bad_requests(void **state)
+{
+        uint64_t prog[2] = {0}, out[2];
+        size_t inside = 1, outside = 2;
+
+        (void)state;
+        assert_int_equal(ex_seccomp_template_build(CORE, NULL, 0, NULL),
+                         -EINVAL);
+        assert_int_equal(ex_seccomp_template_fill(prog, 16, &outside, 1, 7,
+                                                  out),
+                         -EINVAL);
+        assert_int_equal(ex_seccomp_template_fill(prog, 15, &inside, 1, 7,
+                                                  out),
+                         -EINVAL);
+        assert_int_equal(ex_seccomp_template_fill(prog, 16, &inside, 1, 0,
+                                                  out),
+                         -EINVAL);
+        assert_int_equal(ex_seccomp_template_fill(NULL, 16, &inside, 1, 7,
+                                                  out),
+                         -EINVAL);
+        assert_int_equal(ex_seccomp_template_fill(prog, 16, &inside, 1, 7,
+                                                  out),
+                         0);
+        assert_int_equal(out[0], 0);
+        assert_int_equal(out[1], 7ull << 32); /* k: the upper half */
+}
 
 static void test_group_names(void **state)
 {
@@ -1064,6 +1183,9 @@ int main(void)
                 cmocka_unit_test(test_no_open_filter),
                 cmocka_unit_test(test_build_refuses_bad_requests),
                 cmocka_unit_test(test_instruction_counts),
+                cmocka_unit_test(test_export_and_load_bpf_arguments),
+                cmocka_unit_test(test_template_is_the_build_for_each_pid),
+                cmocka_unit_test(test_template_fill_refuses_bad_requests),
                 cmocka_unit_test(test_group_names),
                 cmocka_unit_test(test_syscall_names),
                 cmocka_unit_test(test_violation_frame_bytes),
