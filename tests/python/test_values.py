@@ -379,3 +379,93 @@ def test_big_buffers_and_stdlib_values_through_callbacks():
         assert open_fds() == before
     finally:
         Caller.close()
+
+
+# ---- packed int lists and tuples (EX_TAG_INT_LIST / EX_TAG_INT_TUPLE) -----
+
+INT_SEQUENCES = [
+    [0],
+    [0, 127, -128],  # 1 byte
+    [128, -129, 5],  # 2 bytes
+    [32767, -32768],
+    [32768, -1],  # 4 bytes
+    [2**30, -(2**30)],  # past one 30-bit digit, still 4 bytes
+    [-(2**31), 2**31 - 1],
+    [2**31, 1],  # 8 bytes: the encoder starts again wider
+    [1, 2, 3, -(2**63), 2**63 - 1],
+    list(range(-70000, 70000, 7)),
+    list(range(100_000)),
+]
+
+
+@pytest.mark.parametrize("kind", [list, tuple])
+@pytest.mark.parametrize("ints", INT_SEQUENCES, ids=lambda v: f"{len(v)}:{v[:3]}")
+def test_int_sequences_round_trip(Values, ints, kind):
+    value = kind(ints)
+    back = Values().echo(value)
+    assert type(back) is kind
+    assert back == value
+    assert all(type(x) is int for x in back)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [1, 2, 2**63],  # past int64: a big int, item by item
+        [-(2**63) - 1, 0],
+        [1, True, 0, False],  # bools stay bools
+        [1, 2.0, 3],
+        [1, "a"],
+        ["a", 1, 2],
+        [1, [2, 3], (4, 5)],
+        [7, None],
+    ],
+    ids=repr,
+)
+def test_sequences_that_are_not_all_ints_keep_their_items(Values, value):
+    back = Values().echo(value)
+    assert back == value
+    assert [type(x) for x in back] == [type(x) for x in value]
+    assert Values().describe(value)[1] == "list"
+
+
+def test_int_subclasses_in_a_list_are_not_packed(Values):
+    import signal
+
+    # SIGTERM is an int, but not an exact one: packed, it would reach the
+    # child as a plain 15. It goes item by item (pickled to the child,
+    # back as a handle to the child's Signals member).
+    back = Values().echo([3, signal.SIGTERM, 4])
+    assert back[0] == 3 and back[2] == 4
+    assert type(back[1]) is not int
+    assert repr(back[1]) == repr(signal.SIGTERM)
+
+
+def test_the_child_accepts_any_width_and_refuses_short_data():
+    from raw_child import ERR_PROTOCOL, ERROR, OP_CALL, REPLY, Packed, RawChild, error_kind
+
+    with RawChild() as child:
+        identity = child.load("xtd_targets.funcs", "identity")
+        # wider than needed (the parent writes the narrowest): accepted,
+        # and echoed back at the narrowest width
+        for width in (1, 2, 4, 8):
+            kind, payload = child.call(OP_CALL, (identity, (Packed([-1, 0, 5], width),), {}))
+            assert kind == REPLY
+            assert payload == Packed([-1, 0, 5], 1).encode()
+        kind, payload = child.call(
+            OP_CALL, (identity, (Packed([2**40, -7], 8, tuple),), {})
+        )
+        assert (kind, payload) == (REPLY, Packed([2**40, -7], 8, tuple).encode())
+        # hostile headers: more ints than bytes, no ints, a width of 3;
+        # refused as malformed, and the child carries on
+        for bad in (
+            Packed([1, 2], 4, count=3),
+            Packed([1], 4, count=2**32 - 1),
+            Packed([], 1),
+            Packed([1], 3),
+        ):
+            kind, payload = child.call(OP_CALL, (identity, (bad,), {}))
+            assert kind == ERROR
+            assert error_kind(payload) == ERR_PROTOCOL
+        kind, payload = child.call(OP_CALL, (identity, (Packed([9], 1),), {}))
+        assert (kind, payload) == (REPLY, Packed([9], 1).encode())
