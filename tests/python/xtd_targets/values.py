@@ -80,6 +80,21 @@ class Values:
             "subclass_decimal": MyDecimal("1.5"),
         }[kind]
 
+    def churn_faults(self, n, rounds):
+        """Page faults per round of building and dropping a list of n
+        ints (values past the small-int cache, so each is allocated)."""
+        import resource
+
+        def once():
+            x = list(range(1000, 1000 + n))
+            del x
+
+        once()
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(rounds):
+            once()
+        return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / rounds
+
     def size(self, data):
         return type(data).__name__, len(data)
 
