@@ -640,20 +640,24 @@ int ex_read(struct ex_reader *r, struct ex_item *out)
                         return rc;
                 break;
         case EX_TAG_INT_LIST:
-        case EX_TAG_INT_TUPLE: {
-                uint8_t width;
+        case EX_TAG_INT_TUPLE:
+        case EX_TAG_FLOAT_LIST:
+        case EX_TAG_FLOAT_TUPLE: {
+                bool ints = tag == EX_TAG_INT_LIST || tag == EX_TAG_INT_TUPLE;
+                uint8_t width = 8;
 
-                if ((rc = need_bytes(p, r->end, 5)) < 0)
+                if ((rc = need_bytes(p, r->end, ints ? 5 : 4)) < 0)
                         return rc;
-                width = p[0];
-                count = get_le32(p + 1);
-                p += 5;
+                if (ints)
+                        width = *p++;
+                count = get_le32(p);
+                p += 4;
                 if ((width != 1 && width != 2 && width != 4 && width != 8) ||
                     count == 0)
                         return -EBADMSG;
                 if (count > r->lim.max_container_len)
                         return -E2BIG;
-                /* This item and its ints, as a list would count them
+                /* This item and its numbers, as a list would count them
                  * (r->items < max_items was checked above). */
                 if (count > r->lim.max_items - r->items - 1)
                         return -E2BIG;
@@ -941,6 +945,41 @@ void ex_int_array_end(struct ex_buf *b, uint8_t tag, uint32_t count,
         }
         put_int_array_header(b->data + b->len, tag, to, count);
         b->len += EX_INT_ARRAY_HEADER + (size_t)count * to;
+}
+
+int ex_put_float_array(struct ex_buf *b, uint8_t tag, const void *le,
+                       uint32_t count)
+{
+        uint8_t *p;
+        int err;
+
+        if ((tag != EX_TAG_FLOAT_LIST && tag != EX_TAG_FLOAT_TUPLE) || !le)
+                return -EINVAL;
+        p = ex_float_array_begin(b, count, &err);
+        if (!p)
+                return err;
+        memcpy(p, le, (size_t)count * 8);
+        ex_float_array_end(b, tag, count);
+        return 0;
+}
+
+uint8_t *ex_float_array_begin(struct ex_buf *b, uint32_t count, int *err)
+{
+        if (count == 0) {
+                *err = -EINVAL;
+                return NULL;
+        }
+        *err = ex_buf_reserve(b, EX_FLOAT_ARRAY_HEADER + (size_t)count * 8);
+        if (*err < 0)
+                return NULL;
+        return b->data + b->len + EX_FLOAT_ARRAY_HEADER;
+}
+
+void ex_float_array_end(struct ex_buf *b, uint8_t tag, uint32_t count)
+{
+        b->data[b->len] = tag;
+        put_le32(b->data + b->len + 1, count);
+        b->len += EX_FLOAT_ARRAY_HEADER + (size_t)count * 8;
 }
 
 int ex_put_handle(struct ex_buf *b, uint8_t tag, uint64_t id)

@@ -49,6 +49,10 @@ enum ex_tag {
          * decoder fills the list in a tight loop, with no tag per item. */
         EX_TAG_INT_LIST = 0x1b,
         EX_TAG_INT_TUPLE = 0x1c,
+        /* The same for floats: u32 count (>= 1) + count IEEE-754 doubles
+         * (8 bytes each); the item's v.arr has width 8. */
+        EX_TAG_FLOAT_LIST = 0x1d,
+        EX_TAG_FLOAT_TUPLE = 0x1e,
         EX_TAG_BIGINT = 0x05,    /* u32 n + n bytes two's complement */
         EX_TAG_FLOAT = 0x06,     /* IEEE-754 double, 8 bytes */
         EX_TAG_COMPLEX = 0x07,   /* two doubles: real, imag */
@@ -190,7 +194,8 @@ struct ex_item {
                                            * bytes of the input */
                         uint32_t count;   /* >= 1 */
                         uint8_t width;    /* 1, 2, 4 or 8 */
-                } arr; /* INT_LIST, INT_TUPLE: see ex_int_at() */
+                } arr; /* INT_LIST, INT_TUPLE: see ex_int_at();
+                        * FLOAT_LIST, FLOAT_TUPLE: ex_float_at() */
         } v;
 };
 /* DECIMAL and UUID use v.s (UUID: n == 16); SLICE uses v.count (3). */
@@ -282,6 +287,16 @@ static inline int64_t ex_int_at(const uint8_t *p, unsigned width, uint32_t i)
         if (width < 8 && (u >> (8 * width - 1)) & 1)
                 u |= ~0ull << (8 * width);
         return (int64_t)u;
+}
+
+/* Item i of a packed float list or tuple, i < count. */
+static inline double ex_float_at(const uint8_t *p, uint32_t i)
+{
+        uint64_t u = (uint64_t)ex_int_at(p, 8, i);
+        double d;
+
+        memcpy(&d, &u, sizeof(d));
+        return d;
 }
 
 /* Walk one whole value from p..p+n: 0 when well-formed within limits. */
@@ -383,6 +398,22 @@ static inline void ex_store_int(uint8_t *p, unsigned width, int64_t v)
         for (unsigned k = 0; k < width; k++)
                 p[k] = (uint8_t)(u >> (8 * k));
 #endif
+}
+/* A packed float list or tuple (EX_TAG_FLOAT_LIST or EX_TAG_FLOAT_TUPLE)
+ * from `count` >= 1 doubles of 8 bytes at `le`, little-endian, as they are
+ * (-EINVAL otherwise). In place, as for ints: ex_float_array_begin, then
+ * ex_store_float for each, then ex_float_array_end. */
+int ex_put_float_array(struct ex_buf *b, uint8_t tag, const void *le,
+                       uint32_t count);
+#define EX_FLOAT_ARRAY_HEADER 5 /* tag, u32 count */
+uint8_t *ex_float_array_begin(struct ex_buf *b, uint32_t count, int *err);
+void ex_float_array_end(struct ex_buf *b, uint8_t tag, uint32_t count);
+static inline void ex_store_float(uint8_t *p, double d)
+{
+        uint64_t u;
+
+        memcpy(&u, &d, sizeof(u));
+        ex_store_int(p, 8, (int64_t)u);
 }
 /* n bytes of two's complement, least significant first. */
 int ex_put_bigint(struct ex_buf *b, const uint8_t *le, uint32_t n);

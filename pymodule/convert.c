@@ -334,6 +334,31 @@ static int encode_int_array(PyObject *seq, Py_ssize_t n, uint8_t tag,
         return 1;
 }
 
+/* The same for a list or tuple of exact floats. */
+static int encode_float_array(PyObject *seq, Py_ssize_t n, uint8_t tag,
+                              struct ex_buf *b)
+{
+        PyObject *const *items = PyList_CheckExact(seq)
+                                         ? ((PyListObject *)seq)->ob_item
+                                         : ((PyTupleObject *)seq)->ob_item;
+        uint8_t *out;
+        int err;
+
+        out = ex_float_array_begin(b, (uint32_t)n, &err);
+        if (!out)
+                return err == -ENOMEM ? codec_fail(err) : 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+                if (!Py_IS_TYPE(items[i], &PyFloat_Type))
+                        return 0;
+                ex_store_float(out + (size_t)i * 8,
+                               PyFloat_AS_DOUBLE(items[i]));
+        }
+        ex_float_array_end(b, tag == EX_TAG_LIST ? EX_TAG_FLOAT_LIST
+                                                 : EX_TAG_FLOAT_TUPLE,
+                           (uint32_t)n);
+        return 1;
+}
+
 static int encode_items(ex_state *st, const struct ex_codec_hooks *h,
                         PyObject *seq, uint8_t tag, struct ex_buf *b,
                         uint32_t depth)
@@ -346,7 +371,12 @@ static int encode_items(ex_state *st, const struct ex_codec_hooks *h,
         if (n > UINT32_MAX)
                 return codec_fail(-E2BIG);
         if ((tag == EX_TAG_LIST || tag == EX_TAG_TUPLE) && n > 0) {
-                int r = encode_int_array(seq, n, tag, b);
+                PyObject *first = tag == EX_TAG_LIST
+                                          ? PyList_GET_ITEM(seq, 0)
+                                          : PyTuple_GET_ITEM(seq, 0);
+                int r = Py_IS_TYPE(first, &PyFloat_Type)
+                                ? encode_float_array(seq, n, tag, b)
+                                : encode_int_array(seq, n, tag, b);
                 if (r != 0)
                         return r < 0 ? -1 : 0;
         }
@@ -429,17 +459,28 @@ fill_ints(PyObject **items, const uint8_t *p, uint32_t n, unsigned width)
         return 0;
 }
 
-/* A packed int list or tuple. The reader checked count * width against
- * the bytes left, so the allocation is bounded by the frame size. Items
- * not reached after an error stay NULL, which dealloc skips. */
-static PyObject *decode_int_array(const struct ex_item *it)
+static int fill_floats(PyObject **items, const uint8_t *p, uint32_t n)
+{
+        for (uint32_t i = 0; i < n; i++) {
+                PyObject *v = PyFloat_FromDouble(ex_float_at(p, i));
+                if (!v)
+                        return -1;
+                items[i] = v;
+        }
+        return 0;
+}
+
+/* A packed int or float list or tuple. The reader checked count * width
+ * against the bytes left, so the allocation is bounded by the frame size.
+ * Items not reached after an error stay NULL, which dealloc skips. */
+static PyObject *decode_packed(const struct ex_item *it)
 {
         uint32_t n = it->v.arr.count;
         const uint8_t *p = it->v.arr.p;
         PyObject *c, **items;
         int r;
 
-        if (it->tag == EX_TAG_INT_LIST) {
+        if (it->tag == EX_TAG_INT_LIST || it->tag == EX_TAG_FLOAT_LIST) {
                 c = PyList_New(n);
                 items = c ? ((PyListObject *)c)->ob_item : NULL;
         } else {
@@ -448,21 +489,17 @@ static PyObject *decode_int_array(const struct ex_item *it)
         }
         if (!c)
                 return NULL;
-        /* One loop per width, so each is a load and a call. */
-        switch (it->v.arr.width) {
-        case 1:
+        /* One loop per kind and width, so each is a load and a call. */
+        if (it->tag == EX_TAG_FLOAT_LIST || it->tag == EX_TAG_FLOAT_TUPLE)
+                r = fill_floats(items, p, n);
+        else if (it->v.arr.width == 1)
                 r = fill_ints(items, p, n, 1);
-                break;
-        case 2:
+        else if (it->v.arr.width == 2)
                 r = fill_ints(items, p, n, 2);
-                break;
-        case 4:
+        else if (it->v.arr.width == 4)
                 r = fill_ints(items, p, n, 4);
-                break;
-        default:
+        else
                 r = fill_ints(items, p, n, 8);
-                break;
-        }
         if (r < 0)
                 Py_CLEAR(c);
         return c;
@@ -566,7 +603,9 @@ PyObject *ex_decode(ex_state *st, const struct ex_codec_hooks *h,
                 return PyLong_FromLongLong(it.v.i);
         case EX_TAG_INT_LIST:
         case EX_TAG_INT_TUPLE:
-                return decode_int_array(&it);
+        case EX_TAG_FLOAT_LIST:
+        case EX_TAG_FLOAT_TUPLE:
+                return decode_packed(&it);
         case EX_TAG_BIGINT:
                 return _PyLong_FromByteArray(it.v.s.p, it.v.s.n, 1, 1);
         case EX_TAG_FLOAT:

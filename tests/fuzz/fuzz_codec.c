@@ -16,7 +16,7 @@
  *     (Ints: the reader takes any of the four widths, the encoder writes
  *     the shortest; an int is re-encoded at the input's width, and its
  *     shortest form must read back to the same value. Packed int lists
- *     likewise, list by list.)
+ *     likewise, list by list; packed floats are copied bit for bit.)
  */
 #include <errno.h>
 #include <stdint.h>
@@ -151,6 +151,15 @@ static void check_and_encode(const struct ex_item *it, uint8_t wire_tag,
         case EX_TAG_INT_LIST:
         case EX_TAG_INT_TUPLE:
                 r = put_int_array_checked(out, it, lim, lo, hi);
+                break;
+        case EX_TAG_FLOAT_LIST:
+        case EX_TAG_FLOAT_TUPLE:
+                CHECK(it->v.arr.width == 8);
+                CHECK(it->v.arr.count >= 1 &&
+                      it->v.arr.count <= lim->max_container_len);
+                inside(it->v.arr.p, (size_t)it->v.arr.count * 8, lo, hi);
+                r = ex_put_float_array(out, it->tag, it->v.arr.p,
+                                       it->v.arr.count);
                 break;
         case EX_TAG_FLOAT:
                 r = ex_put_float(out, it->v.f);

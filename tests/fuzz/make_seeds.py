@@ -76,6 +76,9 @@ VALUES = {
     "int_tuple": cont(0x10, [b"\x1c" + u8(1) + u32(2) + b"\x7f\x80",
                              b"\x1b" + u8(8) + u32(1) + i64(-(1 << 40)),
                              b"\x1c" + u8(2) + u32(1) + struct.pack("<h", -300)]),
+    # packed float lists and tuples: u32 count + the doubles
+    "float_list": b"\x1d" + u32(3) + f64(1.5) + f64(float("-inf")) + f64(-0.0),
+    "float_tuple": cont(0x10, [b"\x1e" + u32(1) + f64(float("nan"))]),
 }
 
 # Header of a frame: length, kind, op, flags, request_id, chain_id.

@@ -442,7 +442,14 @@ def test_int_subclasses_in_a_list_are_not_packed(Values):
 
 
 def test_the_child_accepts_any_width_and_refuses_short_data():
-    from raw_child import ERR_PROTOCOL, ERROR, OP_CALL, REPLY, Packed, RawChild, error_kind
+    import struct
+
+    from raw_child import CALL, ERR_PROTOCOL, ERROR, OP_CALL, REPLY, Packed, RawChild, encode, error_kind
+
+    def tuple_of(handle, arg):
+        # (handle, (arg,), {}) with `arg` already encoded
+        return (b"\x11" + struct.pack("<I", 3) + encode(handle)
+                + b"\x11" + struct.pack("<I", 1) + arg + encode({}))
 
     with RawChild() as child:
         identity = child.load("xtd_targets.funcs", "identity")
@@ -469,6 +476,46 @@ def test_the_child_accepts_any_width_and_refuses_short_data():
             assert error_kind(payload) == ERR_PROTOCOL
         kind, payload = child.call(OP_CALL, (identity, (Packed([9], 1),), {}))
         assert (kind, payload) == (REPLY, Packed([9], 1).encode())
+        # floats: echoed bit for bit; a count past the data is refused
+        floats = struct.pack("<BI3d", 0x1D, 3, 1.5, -0.0, float("nan"))
+        kind, payload = child.exchange(CALL, OP_CALL, tuple_of(identity, floats))
+        assert (kind, payload) == (REPLY, floats)
+        short = struct.pack("<BI2d", 0x1E, 3, 1.5, 2.5)
+        kind, payload = child.exchange(CALL, OP_CALL, tuple_of(identity, short))
+        assert kind == ERROR and error_kind(payload) == ERR_PROTOCOL
+
+
+@pytest.mark.parametrize("kind", [list, tuple])
+def test_float_sequences_round_trip_bit_for_bit(Values, kind):
+    import math
+    import struct
+
+    floats = [0.0, -0.0, 1.5, -2.5e300, 5e-324, math.inf, -math.inf, math.nan]
+    floats += [i / 7 for i in range(100_000)]
+    back = Values().echo(kind(floats))
+    assert type(back) is kind and all(type(x) is float for x in back)
+    assert struct.pack(f"<{len(floats)}d", *back) == struct.pack(f"<{len(floats)}d", *floats)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [[1.5, 2], [2.5, True], [0.5, None], [1.0, "x"], (1.5, 2.5, 3)],
+    ids=repr,
+)
+def test_sequences_not_all_floats_keep_their_items(Values, value):
+    back = Values().echo(value)
+    assert back == value
+    assert [type(x) for x in back] == [type(x) for x in value]
+
+
+def test_float_subclasses_in_a_list_are_not_packed(Values):
+    class Celsius(float):
+        pass
+
+    # pickled to the child, back as a handle: never a plain float
+    back = Values().echo([1.5, Celsius(2.5)])
+    assert back[0] == 1.5
+    assert type(back[1]) is not float
 
 
 def test_the_child_keeps_empty_arenas_for_the_next_large_value(Values):

@@ -93,6 +93,9 @@ def random_value(rng, depth=0):
         return uuid.UUID(int=rng.getrandbits(128))
     if kind == 11:
         return range(rng.randint(-(2**70), 2**70), rng.randint(-(2**70), 2**70), rng.choice([1, -1, 2**65]))
+    if kind == 12 and rng.random() < 0.3:  # a packed float list
+        return Packed("f", [struct.unpack("<d", rng.randbytes(8))[0]
+                            for _ in range(rng.randint(1, 20))], rng.choice([list, tuple]))
     if kind == 12:  # a packed int list at any width, not only the narrowest
         width = rng.choice([1, 2, 4, 8])
         bound = 1 << (8 * width - 1)

@@ -464,6 +464,95 @@ static void test_int_array_roundtrip(void **state)
         ex_buf_free(&b);
 }
 
+static void test_float_array(void **state)
+{
+        const double v[] = {0.0, -0.0, 1.5, -2.25e300, INFINITY, -INFINITY,
+                            NAN, 5e-324};
+        const uint32_t n = ARRAY_SIZE(v);
+        struct ex_limits lim = ex_limits_default();
+        struct ex_buf b = {0};
+        struct dec d;
+        uint8_t *out;
+        int err = 1;
+
+        (void)state;
+        out = ex_float_array_begin(&b, n, &err);
+        assert_non_null(out);
+        OK(err);
+        for (uint32_t i = 0; i < n; i++)
+                ex_store_float(out + (size_t)i * 8, v[i]);
+        ex_float_array_end(&b, EX_TAG_FLOAT_TUPLE, n);
+        assert_int_equal(b.len, EX_FLOAT_ARRAY_HEADER + 8 * n);
+        assert_int_equal(b.data[0], EX_TAG_FLOAT_TUPLE);
+        dec_open(&d, &b, &lim);
+        next(&d, EX_TAG_FLOAT_TUPLE);
+        assert_int_equal(d.it.v.arr.count, n);
+        assert_int_equal(d.it.v.arr.width, 8);
+        assert_int_equal(d.r.items, 1 + n);
+        /* Bit for bit: the sign of -0.0 and the NaN survive. */
+        for (uint32_t i = 0; i < n; i++) {
+                double got = ex_float_at(d.it.v.arr.p, i);
+                assert_memory_equal(&got, &v[i], sizeof(got));
+        }
+        dec_done(&d);
+        /* ex_put_float_array writes the same bytes from raw doubles. */
+        {
+                struct ex_buf c = {0};
+                uint8_t raw[8 * ARRAY_SIZE(v)];
+
+                memcpy(raw, b.data + EX_FLOAT_ARRAY_HEADER, sizeof(raw));
+                OK(ex_put_float_array(&c, EX_TAG_FLOAT_TUPLE, raw, n));
+                assert_int_equal(c.len, b.len);
+                assert_memory_equal(c.data, b.data, b.len);
+                assert_int_equal(ex_put_float_array(&c, EX_TAG_INT_LIST, raw,
+                                                    1),
+                                 -EINVAL);
+                assert_int_equal(ex_put_float_array(&c, EX_TAG_FLOAT_LIST,
+                                                    raw, 0),
+                                 -EINVAL);
+                assert_int_equal(ex_put_float_array(&c, EX_TAG_FLOAT_LIST,
+                                                    NULL, 1),
+                                 -EINVAL);
+                assert_int_equal(c.len, b.len);
+                ex_buf_free(&c);
+        }
+        /* Malformed: empty, short data (checked at the header), every
+         * truncation, a trailing byte, the limits. */
+        {
+                uint8_t in[5 + 16] = {EX_TAG_FLOAT_LIST, 2, 0, 0, 0};
+                struct ex_limits tight = lim;
+                struct ex_reader r;
+                struct ex_item it;
+
+                assert_int_equal(validate_exact(in, sizeof(in), &lim), 0);
+                for (size_t k = 0; k < sizeof(in); k++)
+                        assert_int_equal(validate_exact(in, k, &lim),
+                                         -EBADMSG);
+                in[1] = 3; /* 3 claimed, 2 there */
+                ex_reader_init(&r, in, sizeof(in), &lim);
+                assert_int_equal(ex_read(&r, &it), -EBADMSG);
+                assert_true(r.p == in); /* nothing consumed */
+                in[1] = 1; /* a double trails */
+                assert_int_equal(validate_exact(in, sizeof(in), &lim),
+                                 -EBADMSG);
+                in[1] = 0;
+                assert_int_equal(validate_exact(in, 5, &lim), -EBADMSG);
+                in[1] = 2;
+                tight.max_container_len = 1;
+                assert_int_equal(validate_exact(in, sizeof(in), &tight),
+                                 -E2BIG);
+                tight = lim;
+                tight.max_items = 2;
+                assert_int_equal(validate_exact(in, sizeof(in), &tight),
+                                 -E2BIG);
+                tight = lim;
+                tight.max_depth = 0;
+                assert_int_equal(validate_exact(in, sizeof(in), &tight),
+                                 -ELOOP);
+        }
+        ex_buf_free(&b);
+}
+
 /* tag, width, count and `have` bytes of data: what ex_read says of the
  * header (so a count the data cannot back is refused there, not later),
  * then ex_reader_finish. */
@@ -772,10 +861,13 @@ static void encode_all_kinds(struct ex_buf *b)
 
         static const uint8_t packed[] = {0xfe, 0xff, 0x01, 0x80};
 
-        OK(ex_put_container(b, EX_TAG_TUPLE, 13));
+        static const uint8_t dbl[8] = {0, 0, 0, 0, 0, 0, 0xf8, 0x3f};
+
+        OK(ex_put_container(b, EX_TAG_TUPLE, 14));
         encode_nested(b);
         OK(ex_put_int_array(b, EX_TAG_INT_LIST, 2, packed, 2));
         OK(ex_put_int_array(b, EX_TAG_INT_TUPLE, 1, packed, 1));
+        OK(ex_put_float_array(b, EX_TAG_FLOAT_LIST, dbl, 1));
         encode_stdlib(b);
         OK(ex_put_bool(b, true));
         OK(ex_put_bigint(b, big, sizeof(big)));
@@ -1986,7 +2078,8 @@ static void test_mutation_fuzz(void **state)
         static const uint8_t tags[] = {
                 0x01, 0x04, 0x05, 0x08, 0x09, 0x10, 0x12, 0x14, 0x20, 0x22,
                 0x30, 0x00, 0xff, 0x0b, 0x0c, 0x0d, 0x15, 0x40, 0x41,
-                0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x1b, 0x1c};
+                0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x1b, 0x1c, 0x1d,
+                0x1e};
 
         (void)state;
         encode_nested(&seeds[0]);
@@ -2062,6 +2155,7 @@ int main(void)
                 cmocka_unit_test(test_int_array_widths),
                 cmocka_unit_test(test_int_array_roundtrip),
                 cmocka_unit_test(test_int_array_malformed),
+                cmocka_unit_test(test_float_array),
                 cmocka_unit_test(test_roundtrip_blobs),
                 cmocka_unit_test(test_roundtrip_containers),
                 cmocka_unit_test(test_encoder_errors),
