@@ -520,8 +520,8 @@ def test_float_subclasses_in_a_list_are_not_packed(Values):
 
 def test_the_child_keeps_empty_arenas_for_the_next_large_value(Values):
     # pymalloc unmaps an arena once it is empty; the child keeps up to 16
-    # (pymalloc_cache.c), so building and dropping 100,000 ints again
-    # reuses mapped pages: about 500 page faults a round without the
+    # (pymalloc_cache.c), so making and dropping 100,000 ints again
+    # reuses mapped pages: about 370 page faults a round without the
     # cache, none with it (a count, not a time)
     v = Values()
     faults = min(v.churn_faults(100_000, 3) for _ in range(3))
