@@ -424,6 +424,7 @@ int ex_read(struct ex_reader *r, struct ex_item *out)
         const uint8_t *p = r->p;
         uint64_t owes = 0; /* items a new non-empty container will hold */
         uint64_t fd_bit = 0; /* an fd tag names this fd (bit) */
+        uint64_t extra_items = 0; /* the ints of a packed int list */
         uint32_t count;
         uint8_t tag;
         int rc = 0;
@@ -638,6 +639,40 @@ int ex_read(struct ex_reader *r, struct ex_item *out)
                 if (rc < 0)
                         return rc;
                 break;
+        case EX_TAG_INT_LIST:
+        case EX_TAG_INT_TUPLE:
+        case EX_TAG_FLOAT_LIST:
+        case EX_TAG_FLOAT_TUPLE: {
+                bool ints = tag == EX_TAG_INT_LIST || tag == EX_TAG_INT_TUPLE;
+                uint8_t width = 8;
+
+                if ((rc = need_bytes(p, r->end, ints ? 5 : 4)) < 0)
+                        return rc;
+                if (ints)
+                        width = *p++;
+                count = get_le32(p);
+                p += 4;
+                if ((width != 1 && width != 2 && width != 4 && width != 8) ||
+                    count == 0)
+                        return -EBADMSG;
+                if (count > r->lim.max_container_len)
+                        return -E2BIG;
+                /* This item and its numbers, as a list would count them
+                 * (r->items < max_items was checked above). */
+                if (count > r->lim.max_items - r->items - 1)
+                        return -E2BIG;
+                /* Checked before anyone allocates `count` objects. */
+                if ((uint64_t)count * width > (uint64_t)(r->end - p))
+                        return -EBADMSG;
+                if (r->depth >= r->lim.max_depth)
+                        return -ELOOP;
+                out->v.arr.p = p;
+                out->v.arr.count = count;
+                out->v.arr.width = width;
+                p += (size_t)count * width;
+                extra_items = count;
+                break;
+        }
         case EX_TAG_LIST:
         case EX_TAG_TUPLE:
         case EX_TAG_DICT:
@@ -665,7 +700,7 @@ int ex_read(struct ex_reader *r, struct ex_item *out)
 
         /* Commit only after the item is whole, so errors leave r as it was. */
         r->p = p;
-        r->items++;
+        r->items += 1 + extra_items;
         r->started = true;
         if (fd_bit) {
                 r->fds_used |= fd_bit;
@@ -824,6 +859,127 @@ int ex_put_container(struct ex_buf *b, uint8_t tag, uint32_t count)
         }
         put_le32(body, count);
         return put_fixed(b, tag, body, sizeof(body));
+}
+
+static bool int_array_args_ok(uint8_t tag, unsigned width, uint32_t count)
+{
+        return (tag == EX_TAG_INT_LIST || tag == EX_TAG_INT_TUPLE) &&
+               (width == 1 || width == 2 || width == 4 || width == 8) &&
+               count >= 1;
+}
+
+static void put_int_array_header(uint8_t *p, uint8_t tag, unsigned width,
+                                 uint32_t count)
+{
+        p[0] = tag;
+        p[1] = (uint8_t)width;
+        put_le32(p + 2, count);
+}
+
+int ex_put_int_array(struct ex_buf *b, uint8_t tag, unsigned width,
+                     const void *le, uint32_t count)
+{
+        size_t n = (size_t)count * width;
+        int rc;
+
+        if (!int_array_args_ok(tag, width, count) || !le)
+                return -EINVAL;
+        rc = ex_buf_reserve(b, EX_INT_ARRAY_HEADER + n);
+        if (rc < 0)
+                return rc;
+        put_int_array_header(b->data + b->len, tag, width, count);
+        memcpy(b->data + b->len + EX_INT_ARRAY_HEADER, le, n);
+        b->len += EX_INT_ARRAY_HEADER + n;
+        return 0;
+}
+
+uint8_t *ex_int_array_begin(struct ex_buf *b, uint32_t count, unsigned width,
+                            int *err)
+{
+        if (count == 0 || (width != 4 && width != 8)) {
+                *err = -EINVAL;
+                return NULL;
+        }
+        *err = ex_buf_reserve(b, EX_INT_ARRAY_HEADER + (size_t)count * width);
+        if (*err < 0)
+                return NULL;
+        return b->data + b->len + EX_INT_ARRAY_HEADER;
+}
+
+/* Rewrite `count` ints of `from` bytes as `to` < from bytes, in place.
+ * Forward is safe: each int is read before anything is written over it.
+ * Inlined with constant widths below, so each loop is a load and a store. */
+static inline __attribute__((always_inline)) void
+narrow_ints(uint8_t *p, uint32_t count, unsigned from, unsigned to)
+{
+        for (uint32_t i = 0; i < count; i++)
+                ex_store_int(p + (size_t)i * to, to, ex_int_at(p, from, i));
+}
+
+void ex_int_array_end(struct ex_buf *b, uint8_t tag, uint32_t count,
+                      unsigned width, int64_t lo, int64_t hi)
+{
+        uint8_t *p = b->data + b->len + EX_INT_ARRAY_HEADER;
+        unsigned to = ex_int_width(lo, hi);
+
+        if (to > width) /* lo..hi did not fit: the caller's bug */
+                to = width;
+        switch (width * 16 + to) {
+        case 4 * 16 + 1:
+                narrow_ints(p, count, 4, 1);
+                break;
+        case 4 * 16 + 2:
+                narrow_ints(p, count, 4, 2);
+                break;
+        case 8 * 16 + 1:
+                narrow_ints(p, count, 8, 1);
+                break;
+        case 8 * 16 + 2:
+                narrow_ints(p, count, 8, 2);
+                break;
+        case 8 * 16 + 4:
+                narrow_ints(p, count, 8, 4);
+                break;
+        default: /* already that width */
+                break;
+        }
+        put_int_array_header(b->data + b->len, tag, to, count);
+        b->len += EX_INT_ARRAY_HEADER + (size_t)count * to;
+}
+
+int ex_put_float_array(struct ex_buf *b, uint8_t tag, const void *le,
+                       uint32_t count)
+{
+        uint8_t *p;
+        int err;
+
+        if ((tag != EX_TAG_FLOAT_LIST && tag != EX_TAG_FLOAT_TUPLE) || !le)
+                return -EINVAL;
+        p = ex_float_array_begin(b, count, &err);
+        if (!p)
+                return err;
+        memcpy(p, le, (size_t)count * 8);
+        ex_float_array_end(b, tag, count);
+        return 0;
+}
+
+uint8_t *ex_float_array_begin(struct ex_buf *b, uint32_t count, int *err)
+{
+        if (count == 0) {
+                *err = -EINVAL;
+                return NULL;
+        }
+        *err = ex_buf_reserve(b, EX_FLOAT_ARRAY_HEADER + (size_t)count * 8);
+        if (*err < 0)
+                return NULL;
+        return b->data + b->len + EX_FLOAT_ARRAY_HEADER;
+}
+
+void ex_float_array_end(struct ex_buf *b, uint8_t tag, uint32_t count)
+{
+        b->data[b->len] = tag;
+        put_le32(b->data + b->len + 1, count);
+        b->len += EX_FLOAT_ARRAY_HEADER + (size_t)count * 8;
 }
 
 int ex_put_handle(struct ex_buf *b, uint8_t tag, uint64_t id)

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
 
@@ -37,6 +38,21 @@ enum ex_tag {
         EX_TAG_INT8 = 0x18,
         EX_TAG_INT16 = 0x19,
         EX_TAG_INT32 = 0x1a,
+        /* A list or tuple whose items are all ints (int64), packed:
+         * u8 width (1, 2, 4 or 8) + u32 count (>= 1) + count ints of
+         * `width` bytes each, two's complement. The encoder picks the
+         * narrowest width that holds every item, the reader accepts any.
+         * One item that opens no level, but its `count` ints count toward
+         * max_items and it nests like a container (max_depth). An empty
+         * list or tuple is always EX_TAG_LIST/EX_TAG_TUPLE with count 0.
+         * Why: a list of ints is the commonest big payload; packed, the
+         * decoder fills the list in a tight loop, with no tag per item. */
+        EX_TAG_INT_LIST = 0x1b,
+        EX_TAG_INT_TUPLE = 0x1c,
+        /* The same for floats: u32 count (>= 1) + count IEEE-754 doubles
+         * (8 bytes each); the item's v.arr has width 8. */
+        EX_TAG_FLOAT_LIST = 0x1d,
+        EX_TAG_FLOAT_TUPLE = 0x1e,
         EX_TAG_BIGINT = 0x05,    /* u32 n + n bytes two's complement */
         EX_TAG_FLOAT = 0x06,     /* IEEE-754 double, 8 bytes */
         EX_TAG_COMPLEX = 0x07,   /* two doubles: real, imag */
@@ -173,6 +189,13 @@ struct ex_item {
                         uint32_t index; /* into the reader's fds */
                         uint64_t n;
                 } fd; /* BYTES_FD, BYTEARRAY_FD */
+                struct {
+                        const uint8_t *p; /* not owned: count * width
+                                           * bytes of the input */
+                        uint32_t count;   /* >= 1 */
+                        uint8_t width;    /* 1, 2, 4 or 8 */
+                } arr; /* INT_LIST, INT_TUPLE: see ex_int_at();
+                        * FLOAT_LIST, FLOAT_TUPLE: ex_float_at() */
         } v;
 };
 /* DECIMAL and UUID use v.s (UUID: n == 16); SLICE uses v.count (3). */
@@ -247,6 +270,35 @@ static inline int ex_read_int_inline(struct ex_reader *r, int64_t *v)
         return 1;
 }
 
+/* Item i of a packed int list or tuple (it->v.arr), i < count. On a
+ * little-endian host a constant width compiles to one load. */
+static inline int64_t ex_int_at(const uint8_t *p, unsigned width, uint32_t i)
+{
+        const uint8_t *q = p + (size_t)i * width;
+        uint64_t u = 0;
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        memcpy(&u, q, width);
+#else
+        for (unsigned k = 0; k < width; k++)
+                u |= (uint64_t)q[k] << (8 * k);
+#endif
+        /* Sign-extend from `width` bytes. */
+        if (width < 8 && (u >> (8 * width - 1)) & 1)
+                u |= ~0ull << (8 * width);
+        return (int64_t)u;
+}
+
+/* Item i of a packed float list or tuple, i < count. */
+static inline double ex_float_at(const uint8_t *p, uint32_t i)
+{
+        uint64_t u = (uint64_t)ex_int_at(p, 8, i);
+        double d;
+
+        memcpy(&d, &u, sizeof(d));
+        return d;
+}
+
 /* Walk one whole value from p..p+n: 0 when well-formed within limits. */
 int ex_validate(const void *p, size_t n, const struct ex_limits *lim);
 /* The same, for a frame that came with `fds` (may be NULL). */
@@ -306,6 +358,62 @@ static inline int ex_put_int(struct ex_buf *b, int64_t v)
                 return ex_put_int_grow(b, v);
         b->len += ex_pack_int(b->data + b->len, v);
         return 0;
+}
+/* A packed int list or tuple (tag EX_TAG_INT_LIST or EX_TAG_INT_TUPLE)
+ * from `count` >= 1 ints of `width` (1, 2, 4 or 8) bytes at `le`, as
+ * they are: the caller picks the width (-EINVAL otherwise). */
+int ex_put_int_array(struct ex_buf *b, uint8_t tag, unsigned width,
+                     const void *le, uint32_t count);
+/* The same, written in place by an encoder that reads its ints one by one
+ * (pymodule/convert.c): ex_int_array_begin reserves room for the header
+ * and `count` >= 1 ints of `width` (4 or 8) bytes and returns where they
+ * go (NULL: -errno in *err, nothing written). The caller stores each int
+ * there as ex_store_int does, tracking the lowest and highest; then
+ * ex_int_array_end narrows them to the width lo..hi needs and appends the
+ * whole item. Nothing else may touch b in between. */
+uint8_t *ex_int_array_begin(struct ex_buf *b, uint32_t count, unsigned width,
+                            int *err);
+void ex_int_array_end(struct ex_buf *b, uint8_t tag, uint32_t count,
+                      unsigned width, int64_t lo, int64_t hi);
+#define EX_INT_ARRAY_HEADER 6 /* tag, width, u32 count */
+/* The narrowest width (1, 2, 4 or 8) that holds every int in lo..hi. */
+static inline unsigned ex_int_width(int64_t lo, int64_t hi)
+{
+        if (lo >= INT8_MIN && hi <= INT8_MAX)
+                return 1;
+        if (lo >= INT16_MIN && hi <= INT16_MAX)
+                return 2;
+        if (lo >= INT32_MIN && hi <= INT32_MAX)
+                return 4;
+        return 8;
+}
+/* v as `width` bytes, little-endian two's complement (v must fit). */
+static inline void ex_store_int(uint8_t *p, unsigned width, int64_t v)
+{
+        uint64_t u = (uint64_t)v;
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        memcpy(p, &u, width);
+#else
+        for (unsigned k = 0; k < width; k++)
+                p[k] = (uint8_t)(u >> (8 * k));
+#endif
+}
+/* A packed float list or tuple (EX_TAG_FLOAT_LIST or EX_TAG_FLOAT_TUPLE)
+ * from `count` >= 1 doubles of 8 bytes at `le`, little-endian, as they are
+ * (-EINVAL otherwise). In place, as for ints: ex_float_array_begin, then
+ * ex_store_float for each, then ex_float_array_end. */
+int ex_put_float_array(struct ex_buf *b, uint8_t tag, const void *le,
+                       uint32_t count);
+#define EX_FLOAT_ARRAY_HEADER 5 /* tag, u32 count */
+uint8_t *ex_float_array_begin(struct ex_buf *b, uint32_t count, int *err);
+void ex_float_array_end(struct ex_buf *b, uint8_t tag, uint32_t count);
+static inline void ex_store_float(uint8_t *p, double d)
+{
+        uint64_t u;
+
+        memcpy(&u, &d, sizeof(u));
+        ex_store_int(p, 8, (int64_t)u);
 }
 /* n bytes of two's complement, least significant first. */
 int ex_put_bigint(struct ex_buf *b, const uint8_t *le, uint32_t n);

@@ -16,6 +16,7 @@
 #include "frame.h"
 #include "ops_apply.h"
 #include "policy.h"
+#include "pymalloc_cache.h"
 #include "seccomp_filter.h"
 #include "stdvalues.h"
 
@@ -727,6 +728,9 @@ PyObject *ex_child_main(PyObject *module, PyObject *Py_UNUSED(unused))
                 PyErr_Clear();
         /* The parent is trusted: its values may arrive as pickles. */
         c.limits.allow_pickle = true;
+        /* Large values come and go on every call: keep pymalloc's empty
+         * arenas mapped (best effort: without it, only slower). */
+        (void)ex_pymalloc_cache_install();
         c.rx.arena = &c.down;
         c.st->child = &c;
         Py_BEGIN_ALLOW_THREADS

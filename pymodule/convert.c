@@ -261,6 +261,104 @@ static int encode_sequence(ex_state *st, const struct ex_codec_hooks *h,
         return 0;
 }
 
+/* Store items[0..n) as ints of `width` (4 or 8) bytes at out, tracking
+ * the lowest and highest. Returns n, or the index of the first item that
+ * is not an exact int fitting in `width` bytes. Runs no Python code: only
+ * exact ints are read, so the sequence cannot change meanwhile. */
+static inline __attribute__((always_inline)) Py_ssize_t
+store_ints(PyObject *const *items, Py_ssize_t n, unsigned width, uint8_t *out,
+           int64_t *lo, int64_t *hi)
+{
+        int64_t min = INT64_MAX, max = INT64_MIN;
+        Py_ssize_t i;
+
+        for (i = 0; i < n; i++) {
+                PyObject *o = items[i];
+                long long v;
+                int overflow;
+
+                if (!Py_IS_TYPE(o, &PyLong_Type))
+                        break;
+                if (!long_one_digit(o, &v)) {
+                        v = PyLong_AsLongLongAndOverflow(o, &overflow);
+                        if (overflow)
+                                break;
+                        if (width == 4 && (v < INT32_MIN || v > INT32_MAX))
+                                break;
+                }
+                /* One digit is under 2**30: it always fits in 4 bytes. */
+                ex_store_int(out + (size_t)i * width, width, v);
+                min = v < min ? v : min;
+                max = v > max ? v : max;
+        }
+        *lo = min;
+        *hi = max;
+        return i;
+}
+
+/* A non-empty list or tuple of ints that all fit in int64, packed (one
+ * tag, no per-item dispatch for the peer): 1 when written, 0 when seq does
+ * not qualify or its packed form does not fit (nothing written: encode it
+ * item by item), -1 on error. */
+static int encode_int_array(PyObject *seq, Py_ssize_t n, uint8_t tag,
+                            struct ex_buf *b)
+{
+        PyObject *const *items = PyList_CheckExact(seq)
+                                         ? ((PyListObject *)seq)->ob_item
+                                         : ((PyTupleObject *)seq)->ob_item;
+        unsigned width = 4;
+        int64_t lo, hi;
+        Py_ssize_t done;
+        uint8_t *out;
+        int err;
+
+        if (!Py_IS_TYPE(items[0], &PyLong_Type))
+                return 0; /* the usual verdict on a mixed sequence */
+        for (;;) {
+                out = ex_int_array_begin(b, (uint32_t)n, width, &err);
+                if (!out)
+                        return err == -ENOMEM ? codec_fail(err) : 0;
+                /* Constant widths: each loop is specialised. */
+                done = width == 4 ? store_ints(items, n, 4, out, &lo, &hi)
+                                  : store_ints(items, n, 8, out, &lo, &hi);
+                if (done == n)
+                        break;
+                /* An int beyond int32: start again at 8 bytes, once. */
+                if (width == 8 || !Py_IS_TYPE(items[done], &PyLong_Type))
+                        return 0;
+                width = 8;
+        }
+        ex_int_array_end(b, tag == EX_TAG_LIST ? EX_TAG_INT_LIST
+                                               : EX_TAG_INT_TUPLE,
+                         (uint32_t)n, width, lo, hi);
+        return 1;
+}
+
+/* The same for a list or tuple of exact floats. */
+static int encode_float_array(PyObject *seq, Py_ssize_t n, uint8_t tag,
+                              struct ex_buf *b)
+{
+        PyObject *const *items = PyList_CheckExact(seq)
+                                         ? ((PyListObject *)seq)->ob_item
+                                         : ((PyTupleObject *)seq)->ob_item;
+        uint8_t *out;
+        int err;
+
+        out = ex_float_array_begin(b, (uint32_t)n, &err);
+        if (!out)
+                return err == -ENOMEM ? codec_fail(err) : 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+                if (!Py_IS_TYPE(items[i], &PyFloat_Type))
+                        return 0;
+                ex_store_float(out + (size_t)i * 8,
+                               PyFloat_AS_DOUBLE(items[i]));
+        }
+        ex_float_array_end(b, tag == EX_TAG_LIST ? EX_TAG_FLOAT_LIST
+                                                 : EX_TAG_FLOAT_TUPLE,
+                           (uint32_t)n);
+        return 1;
+}
+
 static int encode_items(ex_state *st, const struct ex_codec_hooks *h,
                         PyObject *seq, uint8_t tag, struct ex_buf *b,
                         uint32_t depth)
@@ -272,6 +370,16 @@ static int encode_items(ex_state *st, const struct ex_codec_hooks *h,
                 return -1;
         if (n > UINT32_MAX)
                 return codec_fail(-E2BIG);
+        if ((tag == EX_TAG_LIST || tag == EX_TAG_TUPLE) && n > 0) {
+                PyObject *first = tag == EX_TAG_LIST
+                                          ? PyList_GET_ITEM(seq, 0)
+                                          : PyTuple_GET_ITEM(seq, 0);
+                int r = Py_IS_TYPE(first, &PyFloat_Type)
+                                ? encode_float_array(seq, n, tag, b)
+                                : encode_int_array(seq, n, tag, b);
+                if (r != 0)
+                        return r < 0 ? -1 : 0;
+        }
         PUT(ex_put_container(b, tag, (uint32_t)n));
         if (tag == EX_TAG_LIST || tag == EX_TAG_TUPLE)
                 return encode_sequence(st, h, seq, n, b, depth);
@@ -336,6 +444,65 @@ static void unhashable(ex_state *st, const char *what)
         PyObject *exc = PyErr_GetRaisedException();
         PyException_SetCause(exc, cause);
         PyErr_SetRaisedException(exc);
+}
+
+/* `n` ints of `width` bytes at p into items[0..n). */
+static inline __attribute__((always_inline)) int
+fill_ints(PyObject **items, const uint8_t *p, uint32_t n, unsigned width)
+{
+        for (uint32_t i = 0; i < n; i++) {
+                PyObject *v = PyLong_FromLongLong(ex_int_at(p, width, i));
+                if (!v)
+                        return -1;
+                items[i] = v;
+        }
+        return 0;
+}
+
+static int fill_floats(PyObject **items, const uint8_t *p, uint32_t n)
+{
+        for (uint32_t i = 0; i < n; i++) {
+                PyObject *v = PyFloat_FromDouble(ex_float_at(p, i));
+                if (!v)
+                        return -1;
+                items[i] = v;
+        }
+        return 0;
+}
+
+/* A packed int or float list or tuple. The reader checked count * width
+ * against the bytes left, so the allocation is bounded by the frame size.
+ * Items not reached after an error stay NULL, which dealloc skips. */
+static PyObject *decode_packed(const struct ex_item *it)
+{
+        uint32_t n = it->v.arr.count;
+        const uint8_t *p = it->v.arr.p;
+        PyObject *c, **items;
+        int r;
+
+        if (it->tag == EX_TAG_INT_LIST || it->tag == EX_TAG_FLOAT_LIST) {
+                c = PyList_New(n);
+                items = c ? ((PyListObject *)c)->ob_item : NULL;
+        } else {
+                c = PyTuple_New(n);
+                items = c ? ((PyTupleObject *)c)->ob_item : NULL;
+        }
+        if (!c)
+                return NULL;
+        /* One loop per kind and width, so each is a load and a call. */
+        if (it->tag == EX_TAG_FLOAT_LIST || it->tag == EX_TAG_FLOAT_TUPLE)
+                r = fill_floats(items, p, n);
+        else if (it->v.arr.width == 1)
+                r = fill_ints(items, p, n, 1);
+        else if (it->v.arr.width == 2)
+                r = fill_ints(items, p, n, 2);
+        else if (it->v.arr.width == 4)
+                r = fill_ints(items, p, n, 4);
+        else
+                r = fill_ints(items, p, n, 8);
+        if (r < 0)
+                Py_CLEAR(c);
+        return c;
 }
 
 static PyObject *decode_container(ex_state *st, const struct ex_codec_hooks *h,
@@ -434,6 +601,11 @@ PyObject *ex_decode(ex_state *st, const struct ex_codec_hooks *h,
                 Py_RETURN_TRUE;
         case EX_TAG_INT:
                 return PyLong_FromLongLong(it.v.i);
+        case EX_TAG_INT_LIST:
+        case EX_TAG_INT_TUPLE:
+        case EX_TAG_FLOAT_LIST:
+        case EX_TAG_FLOAT_TUPLE:
+                return decode_packed(&it);
         case EX_TAG_BIGINT:
                 return _PyLong_FromByteArray(it.v.s.p, it.v.s.n, 1, 1);
         case EX_TAG_FLOAT:

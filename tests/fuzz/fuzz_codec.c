@@ -15,7 +15,8 @@
  *     and nothing the reader accepts is something no peer could send.
  *     (Ints: the reader takes any of the four widths, the encoder writes
  *     the shortest; an int is re-encoded at the input's width, and its
- *     shortest form must read back to the same value.)
+ *     shortest form must read back to the same value. Packed int lists
+ *     likewise, list by list; packed floats are copied bit for bit.)
  */
 #include <errno.h>
 #include <stdint.h>
@@ -82,6 +83,49 @@ static int put_int_at_width(struct ex_buf *out, uint8_t wire_tag, int64_t v)
         return 0;
 }
 
+/* A packed int list or tuple, re-encoded as it came (the reader takes any
+ * width, the encoder writes the narrowest), after checking that the
+ * encoder's narrowest form of the same ints reads back the same. */
+static int put_int_array_checked(struct ex_buf *out, const struct ex_item *it,
+                                 const struct ex_limits *lim,
+                                 const uint8_t *lo, const uint8_t *hi)
+{
+        uint32_t n = it->v.arr.count;
+        unsigned w = it->v.arr.width;
+        int64_t min = INT64_MAX, max = INT64_MIN;
+        struct ex_limits dflt = ex_limits_default();
+        struct ex_buf narrow;
+        struct ex_reader r;
+        struct ex_item back;
+        uint8_t *vals;
+        int err;
+
+        CHECK(w == 1 || w == 2 || w == 4 || w == 8);
+        CHECK(n >= 1 && n <= lim->max_container_len);
+        inside(it->v.arr.p, (size_t)n * w, lo, hi);
+        ex_buf_init(&narrow, 0);
+        vals = ex_int_array_begin(&narrow, n, 8, &err);
+        if (!vals)
+                return err;
+        for (uint32_t i = 0; i < n; i++) {
+                int64_t v = ex_int_at(it->v.arr.p, w, i);
+
+                ex_store_int(vals + (size_t)i * 8, 8, v);
+                min = v < min ? v : min;
+                max = v > max ? v : max;
+        }
+        ex_int_array_end(&narrow, it->tag, n, 8, min, max);
+        CHECK(narrow.data[1] <= w);
+        ex_reader_init(&r, narrow.data, narrow.len, &dflt);
+        CHECK(ex_read(&r, &back) == 0 && back.tag == it->tag &&
+              back.v.arr.count == n && ex_reader_finish(&r) == 0);
+        for (uint32_t i = 0; i < n; i++)
+                CHECK(ex_int_at(back.v.arr.p, back.v.arr.width, i) ==
+                      ex_int_at(it->v.arr.p, w, i));
+        ex_buf_free(&narrow);
+        return ex_put_int_array(out, it->tag, w, it->v.arr.p, n);
+}
+
 /* Check one item against the limits and the input, and append it again
  * with the encoder for its tag (wire_tag: its first byte in the input). */
 static void check_and_encode(const struct ex_item *it, uint8_t wire_tag,
@@ -103,6 +147,19 @@ static void check_and_encode(const struct ex_item *it, uint8_t wire_tag,
                 break;
         case EX_TAG_INT:
                 r = put_int_at_width(out, wire_tag, it->v.i);
+                break;
+        case EX_TAG_INT_LIST:
+        case EX_TAG_INT_TUPLE:
+                r = put_int_array_checked(out, it, lim, lo, hi);
+                break;
+        case EX_TAG_FLOAT_LIST:
+        case EX_TAG_FLOAT_TUPLE:
+                CHECK(it->v.arr.width == 8);
+                CHECK(it->v.arr.count >= 1 &&
+                      it->v.arr.count <= lim->max_container_len);
+                inside(it->v.arr.p, (size_t)it->v.arr.count * 8, lo, hi);
+                r = ex_put_float_array(out, it->tag, it->v.arr.p,
+                                       it->v.arr.count);
                 break;
         case EX_TAG_FLOAT:
                 r = ex_put_float(out, it->v.f);

@@ -71,6 +71,14 @@ VALUES = {
     "fraction": b"\x47" + sint(b"\x01") + sint(b"\x03"),
     "range": b"\x48" + sint(b"\x00") + sint(b"\x10\x27") + sint(b"\xfe"),
     "nested": cont(0x10, [cont(0x10, [cont(0x10, [cont(0x12, [])])])]),
+    # packed int lists and tuples: u8 width + u32 count + the ints
+    "int_list": b"\x1b" + u8(4) + u32(3) + i32(-1) + i32(70000) + i32(5),
+    "int_tuple": cont(0x10, [b"\x1c" + u8(1) + u32(2) + b"\x7f\x80",
+                             b"\x1b" + u8(8) + u32(1) + i64(-(1 << 40)),
+                             b"\x1c" + u8(2) + u32(1) + struct.pack("<h", -300)]),
+    # packed float lists and tuples: u32 count + the doubles
+    "float_list": b"\x1d" + u32(3) + f64(1.5) + f64(float("-inf")) + f64(-0.0),
+    "float_tuple": cont(0x10, [b"\x1e" + u32(1) + f64(float("nan"))]),
 }
 
 # Header of a frame: length, kind, op, flags, request_id, chain_id.

@@ -29,7 +29,26 @@ class Backref(int):
     """A handle to an object the child owns."""
 
 
+T_INT_LIST, T_INT_TUPLE = 0x1B, 0x1C
+
+
+class Packed:
+    """A packed int list (or tuple) at a width of our choosing; `count`
+    overrides the count the header claims."""
+
+    def __init__(self, ints, width, kind=list, count=None):
+        self.ints, self.width, self.kind = list(ints), width, kind
+        self.count = len(self.ints) if count is None else count
+
+    def encode(self):
+        tag = T_INT_LIST if self.kind is list else T_INT_TUPLE
+        data = b"".join(i.to_bytes(self.width, "little", signed=True) for i in self.ints)
+        return struct.pack("<BBI", tag, self.width, self.count) + data
+
+
 def encode(value):
+    if isinstance(value, Packed):
+        return value.encode()
     if value is None:
         return bytes([T_NONE])
     if value is True or value is False:

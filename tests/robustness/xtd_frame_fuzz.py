@@ -30,6 +30,7 @@ from xtd_wire import (
     HEADER,
     Handle,
     Items,
+    Packed,
     Pairs,
     RELEASE,
     RELEASE_VALUES,
@@ -60,7 +61,7 @@ def random_value(rng, depth=0):
     """A well-formed value, odd but encodable: the parent must build it or
     refuse it with an extradite error (an unhashable key, say)."""
     leaf = depth >= 4 or rng.random() < 0.5
-    kind = rng.randrange(12 if leaf else 17)
+    kind = rng.randrange(13 if leaf else 18)
     if kind == 0:
         return rng.choice([None, True, False, Ellipsis])
     if kind == 1:
@@ -92,15 +93,23 @@ def random_value(rng, depth=0):
         return uuid.UUID(int=rng.getrandbits(128))
     if kind == 11:
         return range(rng.randint(-(2**70), 2**70), rng.randint(-(2**70), 2**70), rng.choice([1, -1, 2**65]))
+    if kind == 12 and rng.random() < 0.3:  # a packed float list
+        return Packed("f", [struct.unpack("<d", rng.randbytes(8))[0]
+                            for _ in range(rng.randint(1, 20))], rng.choice([list, tuple]))
+    if kind == 12:  # a packed int list at any width, not only the narrowest
+        width = rng.choice([1, 2, 4, 8])
+        bound = 1 << (8 * width - 1)
+        return Packed(width, [rng.randrange(-bound, bound) for _ in range(rng.randint(1, 40))],
+                      rng.choice([list, tuple]))
     n = rng.randint(0, 6)
     items = [random_value(rng, depth + 1) for _ in range(n)]
-    if kind == 12:
-        return items
     if kind == 13:
+        return items
+    if kind == 14:
         return tuple(items)
-    if kind == 14:  # keys may be unhashable: the parent must refuse those
+    if kind == 15:  # keys may be unhashable: the parent must refuse those
         return Pairs((random_value(rng, depth + 1), x) for x in items)
-    if kind == 15:
+    if kind == 16:
         return Items(items)
     return slice(*(items + [None] * 3)[:3])
 

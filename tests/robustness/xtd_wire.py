@@ -21,7 +21,7 @@ T = dict(
     SET=0x13, FROZENSET=0x14, SLICE=0x15, HANDLE=0x20, BACKREF=0x21,
     TYPE_HANDLE=0x22, PICKLE=0x30, DATE=0x40, TIME=0x41, DATETIME=0x42,
     TIMEDELTA=0x43, TIMEZONE=0x44, DECIMAL=0x45, UUID=0x46, FRACTION=0x47,
-    RANGE=0x48,
+    RANGE=0x48, INT_LIST=0x1B, INT_TUPLE=0x1C, FLOAT_LIST=0x1D, FLOAT_TUPLE=0x1E,
 )
 TAGS = sorted(T.values())
 
@@ -45,6 +45,14 @@ class Pairs(list):
 
 class Items(list):
     """A set given as a list: items need not be hashable here."""
+
+
+class Packed(tuple):
+    """A packed int list (a tuple when `kind` is tuple) at `width` bytes
+    per int: (width, ints, kind); width "f": a packed float list."""
+
+    def __new__(cls, width, ints, kind=list):
+        return super().__new__(cls, (width, tuple(ints), kind))
 
 
 def _tag(name):
@@ -89,6 +97,14 @@ def encode(v):
         return _tag("BACKREF") + struct.pack("<Q", v)
     if isinstance(v, Pairs):
         return _tag("DICT") + struct.pack("<I", len(v)) + b"".join(encode(a) + encode(b) for a, b in v)
+    if isinstance(v, Packed) and v[0] == "f":
+        _, floats, kind = v
+        head = _tag("FLOAT_LIST" if kind is list else "FLOAT_TUPLE") + struct.pack("<I", len(floats))
+        return head + struct.pack(f"<{len(floats)}d", *floats)
+    if isinstance(v, Packed):
+        width, ints, kind = v
+        head = _tag("INT_LIST" if kind is list else "INT_TUPLE") + struct.pack("<BI", width, len(ints))
+        return head + b"".join(i.to_bytes(width, "little", signed=True) for i in ints)
     if isinstance(v, Items):
         return _tag("SET") + struct.pack("<I", len(v)) + b"".join(map(encode, v))
     if isinstance(v, int):
@@ -152,6 +168,10 @@ REPLY_VALUES = [
     _UTC5, decimal.Decimal("-1.23e-400"), decimal.Decimal("sNaN12"), decimal.Decimal("-Inf"),
     uuid.UUID(int=2**128 - 1), fractions.Fraction(-7, 3), fractions.Fraction(2**100, 3**70),
     range(-5, 10**30, 7), {"report": {"profile": "default", "seccomp": {"enabled": True}}},
+    Packed(1, [0, -1, 127, -128]), Packed(2, range(-300, 300, 13), tuple),
+    Packed(4, [2**31 - 1, -(2**31)]), Packed(8, [2**63 - 1, -(2**63), 0], tuple),
+    Packed(8, [1, 2]), [Packed(1, [5]), Packed(4, range(50))],
+    Packed("f", [1.5, -0.0, float("inf"), float("nan")]), Packed("f", [2.5], tuple),
 ]
 
 ERROR_VALUES = [

@@ -324,6 +324,343 @@ static void test_int_widths(void **state)
         ex_buf_free(&b);
 }
 
+/* ---- packed int lists and tuples --------------------------------------- */
+
+/* Encode `n` values through ex_int_array_begin/_end at `from` bytes. */
+static void put_ints(struct ex_buf *b, uint8_t tag, const int64_t *v,
+                     uint32_t n, unsigned from)
+{
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        uint8_t *out;
+        int err = 1;
+
+        out = ex_int_array_begin(b, n, from, &err);
+        assert_non_null(out);
+        OK(err);
+        for (uint32_t i = 0; i < n; i++) {
+                ex_store_int(out + (size_t)i * from, from, v[i]);
+                lo = v[i] < lo ? v[i] : lo;
+                hi = v[i] > hi ? v[i] : hi;
+        }
+        ex_int_array_end(b, tag, n, from, lo, hi);
+}
+
+static void test_int_array_widths(void **state)
+{
+        /* The narrowest width holding all, at each boundary. */
+        static const struct {
+                int64_t v[2];
+                unsigned width;
+        } cases[] = {
+                {{0, 127}, 1},
+                {{-128, 5}, 1},
+                {{-129, 0}, 2},
+                {{0, 128}, 2},
+                {{INT16_MIN, INT16_MAX}, 2},
+                {{INT16_MIN - 1, 0}, 4},
+                {{0, INT16_MAX + 1}, 4},
+                {{INT32_MIN, INT32_MAX}, 4},
+                {{(int64_t)INT32_MIN - 1, 0}, 8},
+                {{0, (int64_t)INT32_MAX + 1}, 8},
+                {{INT64_MIN, INT64_MAX}, 8},
+        };
+        struct ex_limits lim = ex_limits_default();
+
+        (void)state;
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                for (unsigned from = 4; from <= 8; from += 4) {
+                        unsigned w = cases[i].width;
+                        struct ex_buf b = {0};
+                        struct dec d;
+
+                        if (w > from)
+                                continue; /* does not fit: not allowed */
+                        put_ints(&b, EX_TAG_INT_LIST, cases[i].v, 2, from);
+                        assert_int_equal(b.len, EX_INT_ARRAY_HEADER + 2 * w);
+                        assert_int_equal(b.data[0], EX_TAG_INT_LIST);
+                        assert_int_equal(b.data[1], w);
+                        assert_int_equal(ex_int_width(cases[i].v[0],
+                                                      cases[i].v[1]),
+                                         w);
+                        dec_open(&d, &b, &lim);
+                        next(&d, EX_TAG_INT_LIST);
+                        assert_int_equal(d.it.v.arr.count, 2);
+                        assert_int_equal(d.it.v.arr.width, w);
+                        /* One item that opens no level, its ints counted. */
+                        assert_int_equal(d.r.depth, 0);
+                        assert_int_equal(d.r.items, 3);
+                        for (uint32_t k = 0; k < 2; k++)
+                                assert_true(ex_int_at(d.it.v.arr.p, w, k) ==
+                                            cases[i].v[k]);
+                        dec_done(&d);
+                        ex_buf_free(&b);
+                }
+        }
+}
+
+static void test_int_array_roundtrip(void **state)
+{
+        int64_t v[300];
+        struct ex_limits lim = ex_limits_default();
+        struct ex_buf b = {0};
+        struct dec d;
+
+        (void)state;
+        for (uint32_t i = 0; i < ARRAY_SIZE(v); i++)
+                v[i] = (int64_t)i * 977 - 150000; /* spans 4 bytes */
+        /* Nested in a list, next to an ordinary item. */
+        OK(ex_put_container(&b, EX_TAG_LIST, 2));
+        put_ints(&b, EX_TAG_INT_TUPLE, v, ARRAY_SIZE(v), 8);
+        OK(ex_put_none(&b));
+        dec_open(&d, &b, &lim);
+        next_count(&d, EX_TAG_LIST, 2);
+        next(&d, EX_TAG_INT_TUPLE);
+        assert_int_equal(d.it.v.arr.width, 4);
+        assert_int_equal(d.it.v.arr.count, ARRAY_SIZE(v));
+        for (uint32_t i = 0; i < ARRAY_SIZE(v); i++)
+                assert_true(ex_int_at(d.it.v.arr.p, 4, i) == v[i]);
+        assert_int_equal(d.r.depth, 1); /* the list is still open */
+        next(&d, EX_TAG_NONE);
+        assert_int_equal(d.r.items, 2 + 1 + ARRAY_SIZE(v));
+        dec_done(&d);
+
+        /* ex_put_int_array writes what it is given, at that width. */
+        ex_buf_reset(&b);
+        {
+                static const uint8_t le[] = {1, 0, 0, 0, 0, 0, 0, 0};
+
+                OK(ex_put_int_array(&b, EX_TAG_INT_LIST, 8, le, 1));
+                assert_int_equal(b.len, EX_INT_ARRAY_HEADER + 8);
+                assert_memory_equal(b.data + EX_INT_ARRAY_HEADER, le, 8);
+                assert_int_equal(validate_exact(b.data, b.len, &lim), 0);
+                /* Refused, writing nothing: bad tag, width, count, data. */
+                ex_buf_reset(&b);
+                assert_int_equal(ex_put_int_array(&b, EX_TAG_LIST, 1, le, 1),
+                                 -EINVAL);
+                assert_int_equal(
+                        ex_put_int_array(&b, EX_TAG_INT_LIST, 3, le, 1),
+                        -EINVAL);
+                assert_int_equal(
+                        ex_put_int_array(&b, EX_TAG_INT_LIST, 1, le, 0),
+                        -EINVAL);
+                assert_int_equal(
+                        ex_put_int_array(&b, EX_TAG_INT_LIST, 1, NULL, 1),
+                        -EINVAL);
+                assert_int_equal(b.len, 0);
+                {
+                        int err = 0;
+
+                        assert_null(ex_int_array_begin(&b, 1, 2, &err));
+                        assert_int_equal(err, -EINVAL);
+                        assert_null(ex_int_array_begin(&b, 0, 4, &err));
+                        assert_int_equal(err, -EINVAL);
+                        /* Past the buffer's ceiling: nothing written. */
+                        b.max = 8;
+                        assert_null(ex_int_array_begin(&b, 1, 4, &err));
+                        assert_int_equal(err, -EMSGSIZE);
+                        assert_int_equal(b.len, 0);
+                }
+        }
+        ex_buf_free(&b);
+}
+
+static void test_float_array(void **state)
+{
+        const double v[] = {0.0, -0.0, 1.5, -2.25e300, INFINITY, -INFINITY,
+                            NAN, 5e-324};
+        const uint32_t n = ARRAY_SIZE(v);
+        struct ex_limits lim = ex_limits_default();
+        struct ex_buf b = {0};
+        struct dec d;
+        uint8_t *out;
+        int err = 1;
+
+        (void)state;
+        out = ex_float_array_begin(&b, n, &err);
+        assert_non_null(out);
+        OK(err);
+        for (uint32_t i = 0; i < n; i++)
+                ex_store_float(out + (size_t)i * 8, v[i]);
+        ex_float_array_end(&b, EX_TAG_FLOAT_TUPLE, n);
+        assert_int_equal(b.len, EX_FLOAT_ARRAY_HEADER + 8 * n);
+        assert_int_equal(b.data[0], EX_TAG_FLOAT_TUPLE);
+        dec_open(&d, &b, &lim);
+        next(&d, EX_TAG_FLOAT_TUPLE);
+        assert_int_equal(d.it.v.arr.count, n);
+        assert_int_equal(d.it.v.arr.width, 8);
+        assert_int_equal(d.r.items, 1 + n);
+        /* Bit for bit: the sign of -0.0 and the NaN survive. */
+        for (uint32_t i = 0; i < n; i++) {
+                double got = ex_float_at(d.it.v.arr.p, i);
+                assert_memory_equal(&got, &v[i], sizeof(got));
+        }
+        dec_done(&d);
+        /* ex_put_float_array writes the same bytes from raw doubles. */
+        {
+                struct ex_buf c = {0};
+                uint8_t raw[8 * ARRAY_SIZE(v)];
+
+                memcpy(raw, b.data + EX_FLOAT_ARRAY_HEADER, sizeof(raw));
+                OK(ex_put_float_array(&c, EX_TAG_FLOAT_TUPLE, raw, n));
+                assert_int_equal(c.len, b.len);
+                assert_memory_equal(c.data, b.data, b.len);
+                assert_int_equal(ex_put_float_array(&c, EX_TAG_INT_LIST, raw,
+                                                    1),
+                                 -EINVAL);
+                assert_int_equal(ex_put_float_array(&c, EX_TAG_FLOAT_LIST,
+                                                    raw, 0),
+                                 -EINVAL);
+                assert_int_equal(ex_put_float_array(&c, EX_TAG_FLOAT_LIST,
+                                                    NULL, 1),
+                                 -EINVAL);
+                assert_int_equal(c.len, b.len);
+                ex_buf_free(&c);
+        }
+        /* Malformed: empty, short data (checked at the header), every
+         * truncation, a trailing byte, the limits. */
+        {
+                uint8_t in[5 + 16] = {EX_TAG_FLOAT_LIST, 2, 0, 0, 0};
+                struct ex_limits tight = lim;
+                struct ex_reader r;
+                struct ex_item it;
+
+                assert_int_equal(validate_exact(in, sizeof(in), &lim), 0);
+                for (size_t k = 0; k < sizeof(in); k++)
+                        assert_int_equal(validate_exact(in, k, &lim),
+                                         -EBADMSG);
+                in[1] = 3; /* 3 claimed, 2 there */
+                ex_reader_init(&r, in, sizeof(in), &lim);
+                assert_int_equal(ex_read(&r, &it), -EBADMSG);
+                assert_true(r.p == in); /* nothing consumed */
+                in[1] = 1; /* a double trails */
+                assert_int_equal(validate_exact(in, sizeof(in), &lim),
+                                 -EBADMSG);
+                in[1] = 0;
+                assert_int_equal(validate_exact(in, 5, &lim), -EBADMSG);
+                in[1] = 2;
+                tight.max_container_len = 1;
+                assert_int_equal(validate_exact(in, sizeof(in), &tight),
+                                 -E2BIG);
+                tight = lim;
+                tight.max_items = 2;
+                assert_int_equal(validate_exact(in, sizeof(in), &tight),
+                                 -E2BIG);
+                tight = lim;
+                tight.max_depth = 0;
+                assert_int_equal(validate_exact(in, sizeof(in), &tight),
+                                 -ELOOP);
+        }
+        ex_buf_free(&b);
+}
+
+/* tag, width, count and `have` bytes of data: what ex_read says of the
+ * header (so a count the data cannot back is refused there, not later),
+ * then ex_reader_finish. */
+static int int_array_case(uint8_t tag, uint8_t width, uint32_t count,
+                          size_t have, const struct ex_limits *lim)
+{
+        size_t n = 6 + have;
+        uint8_t *in = malloc(n);
+        struct ex_reader r;
+        struct ex_item it;
+        int rc;
+
+        assert_non_null(in);
+        in[0] = tag;
+        in[1] = width;
+        for (int k = 0; k < 4; k++)
+                in[2 + k] = (uint8_t)(count >> (8 * k));
+        memset(in + 6, 0x5a, have);
+        ex_reader_init(&r, in, n, lim);
+        rc = ex_read(&r, &it);
+        /* Never past the input, whatever the count claims. */
+        assert_true(r.p <= r.end);
+        if (rc == 0)
+                rc = ex_reader_finish(&r);
+        assert_int_equal(ex_validate(in, n, lim), rc);
+        free(in);
+        return rc;
+}
+
+static void test_int_array_malformed(void **state)
+{
+        struct ex_limits lim = ex_limits_default();
+        struct ex_limits tight = lim;
+        uint8_t in[8];
+
+        (void)state;
+        assert_int_equal(int_array_case(EX_TAG_INT_LIST, 4, 3, 12, &lim), 0);
+        assert_int_equal(int_array_case(EX_TAG_INT_TUPLE, 1, 3, 3, &lim), 0);
+        /* Widths other than 1, 2, 4, 8; an empty one (never encoded). */
+        for (unsigned w = 0; w < 256; w++)
+                if (w != 1 && w != 2 && w != 4 && w != 8)
+                        assert_int_equal(int_array_case(EX_TAG_INT_LIST,
+                                                        (uint8_t)w, 1, w,
+                                                        &lim),
+                                         -EBADMSG);
+        assert_int_equal(int_array_case(EX_TAG_INT_LIST, 1, 0, 0, &lim),
+                         -EBADMSG);
+        /* The data must all be there: count * width against the bytes
+         * left, before anyone allocates for `count`. */
+        assert_int_equal(int_array_case(EX_TAG_INT_LIST, 4, 3, 11, &lim),
+                         -EBADMSG);
+        assert_int_equal(int_array_case(EX_TAG_INT_LIST, 8, 1u << 24, 64,
+                                        &lim),
+                         -EBADMSG);
+        assert_int_equal(int_array_case(EX_TAG_INT_LIST, 8, UINT32_MAX, 64,
+                                        &lim),
+                         -E2BIG); /* over max_container_len first */
+        /* A byte trailing: the item is fine, the value is not. */
+        assert_int_equal(int_array_case(EX_TAG_INT_LIST, 2, 3, 7, &lim),
+                         -EBADMSG);
+        {
+                uint8_t one[] = {EX_TAG_INT_LIST, 1, 1, 0, 0, 0, 7, 0};
+                struct ex_reader r;
+                struct ex_item it;
+
+                ex_reader_init(&r, one, sizeof(one), &lim);
+                OK(ex_read(&r, &it));
+                assert_int_equal(ex_reader_remaining(&r), 1);
+        }
+        /* Every truncation of a valid one, header included. */
+        memset(in, 0, sizeof(in));
+        in[0] = EX_TAG_INT_TUPLE;
+        in[1] = 1;
+        in[2] = 2;
+        assert_int_equal(validate_exact(in, 8, &lim), 0);
+        for (size_t n = 0; n < 8; n++)
+                assert_int_equal(validate_exact(in, n, &lim), -EBADMSG);
+        /* Limits: items in one container, items in one value (the header
+         * and each int count), depth (it is a container). */
+        tight.max_container_len = 4;
+        assert_int_equal(int_array_case(EX_TAG_INT_LIST, 1, 4, 4, &tight), 0);
+        assert_int_equal(int_array_case(EX_TAG_INT_LIST, 1, 5, 5, &tight),
+                         -E2BIG);
+        tight = lim;
+        tight.max_items = 5;
+        assert_int_equal(int_array_case(EX_TAG_INT_LIST, 1, 4, 4, &tight), 0);
+        assert_int_equal(int_array_case(EX_TAG_INT_LIST, 1, 5, 5, &tight),
+                         -E2BIG);
+        tight = lim;
+        tight.max_depth = 0;
+        assert_int_equal(int_array_case(EX_TAG_INT_LIST, 1, 1, 1, &tight),
+                         -ELOOP);
+        {
+                /* [[1]] packed inside a list: depth 2. */
+                uint8_t nested[] = {EX_TAG_LIST, 1, 0, 0, 0,
+                                    EX_TAG_INT_LIST, 1, 1, 0, 0, 0, 7};
+
+                tight.max_depth = 2;
+                assert_int_equal(validate_exact(nested, sizeof(nested),
+                                                &tight),
+                                 0);
+                tight.max_depth = 1;
+                assert_int_equal(validate_exact(nested, sizeof(nested),
+                                                &tight),
+                                 -ELOOP);
+        }
+}
+
 static void test_roundtrip_blobs(void **state)
 {
         /* 1, 2, 3 and 4 byte sequences: a, é, €, 😀 */
@@ -522,8 +859,15 @@ static void encode_all_kinds(struct ex_buf *b)
 {
         static const uint8_t big[] = {1, 2, 3, 0xff};
 
-        OK(ex_put_container(b, EX_TAG_TUPLE, 11));
+        static const uint8_t packed[] = {0xfe, 0xff, 0x01, 0x80};
+
+        static const uint8_t dbl[8] = {0, 0, 0, 0, 0, 0, 0xf8, 0x3f};
+
+        OK(ex_put_container(b, EX_TAG_TUPLE, 14));
         encode_nested(b);
+        OK(ex_put_int_array(b, EX_TAG_INT_LIST, 2, packed, 2));
+        OK(ex_put_int_array(b, EX_TAG_INT_TUPLE, 1, packed, 1));
+        OK(ex_put_float_array(b, EX_TAG_FLOAT_LIST, dbl, 1));
         encode_stdlib(b);
         OK(ex_put_bool(b, true));
         OK(ex_put_bigint(b, big, sizeof(big)));
@@ -1734,7 +2078,8 @@ static void test_mutation_fuzz(void **state)
         static const uint8_t tags[] = {
                 0x01, 0x04, 0x05, 0x08, 0x09, 0x10, 0x12, 0x14, 0x20, 0x22,
                 0x30, 0x00, 0xff, 0x0b, 0x0c, 0x0d, 0x15, 0x40, 0x41,
-                0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48};
+                0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x1b, 0x1c, 0x1d,
+                0x1e};
 
         (void)state;
         encode_nested(&seeds[0]);
@@ -1807,6 +2152,10 @@ int main(void)
                 cmocka_unit_test(test_buf),
                 cmocka_unit_test(test_roundtrip_scalars),
                 cmocka_unit_test(test_int_widths),
+                cmocka_unit_test(test_int_array_widths),
+                cmocka_unit_test(test_int_array_roundtrip),
+                cmocka_unit_test(test_int_array_malformed),
+                cmocka_unit_test(test_float_array),
                 cmocka_unit_test(test_roundtrip_blobs),
                 cmocka_unit_test(test_roundtrip_containers),
                 cmocka_unit_test(test_encoder_errors),

@@ -81,6 +81,27 @@ class Values:
             "subclass_decimal": MyDecimal("1.5"),
         }[kind]
 
+    def churn_faults(self, n, rounds):
+        """Page faults per round of making and dropping n ints (values past
+        the small-int cache, so each is allocated). They go into a list
+        made once, so only the ints' memory comes and goes (pymalloc's),
+        not the list's (malloc's, which an ASan build never reuses)."""
+        import resource
+
+        keep = [None] * n
+
+        def once():
+            for i in range(n):
+                keep[i] = i + 1000
+            for i in range(n):
+                keep[i] = None
+
+        once()
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(rounds):
+            once()
+        return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / rounds
+
     def size(self, data):
         return type(data).__name__, len(data)
 
