@@ -279,6 +279,26 @@ static int protect(struct child *c, PyObject *modname)
         return r;
 }
 
+/* The package a target was loaded from, and the one that defines it when
+ * another re-exports it: pickling the target (or its instances) would
+ * import that in the parent, and the target must come back as a handle. */
+static int protect_target(struct child *c, PyObject *modname, PyObject *obj)
+{
+        PyObject *defined;
+        int r = protect(c, modname);
+
+        if (r < 0)
+                return r;
+        defined = PyObject_GetAttrString(obj, "__module__");
+        if (!defined) {
+                PyErr_Clear();
+                return 0;
+        }
+        r = PyUnicode_Check(defined) ? protect(c, defined) : 0;
+        Py_DECREF(defined);
+        return r;
+}
+
 /* Stack the filter that refuses file opens from now on. */
 static int lock_files(void)
 {
@@ -310,7 +330,7 @@ static PyObject *do_load(struct child *c, PyObject *modname, PyObject *qualname)
                 PyErr_Clear();
         if (c->lock_files_after_load && lock_files() < 0)
                 _exit(3); /* fail closed: never serve an unlocked target */
-        if (c->protected && protect(c, modname) < 0) {
+        if (c->protected && protect_target(c, modname, obj) < 0) {
                 Py_DECREF(obj);
                 return NULL;
         }

@@ -49,3 +49,16 @@ def test_unconfined_value_holding_a_protected_object_is_refused():
         assert maker.ordered() == {"a": 1, "b": 2}  # the session goes on
     finally:
         Maker.close()
+
+
+def test_unconfined_target_defined_in_another_module_comes_as_a_handle():
+    # the class is re-exported from a module outside the target's package:
+    # pickling it (or its instances) would import that module here
+    Impl = xtd("xtd_targets.reexport:Impl", sandbox="unconfined")
+    try:
+        impl = Impl(5)
+        assert impl.bump(2) == 7
+        assert impl.bump() == 8
+        assert "xtd_reexported_impl" not in sys.modules
+    finally:
+        Impl.close()
