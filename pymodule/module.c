@@ -1,5 +1,7 @@
 /* extradite._core: module definition, state and module-level functions.
  * Multi-phase init, no C globals: it loads in isolated subinterpreters. */
+#include <unistd.h>
+
 #include "state.h"
 #include "asan_build.h"
 #include "policy.h"
@@ -51,6 +53,7 @@ static int module_exec(PyObject *module)
 {
         ex_state *st = ex_state_of_module(module);
 
+        ex_spare_init(&st->spare);
         st->str_session = PyUnicode_InternFromString("__extradite_session__");
         st->str_handle = PyUnicode_InternFromString("__extradite_handle__");
         if (!st->str_session || !st->str_handle)
@@ -136,7 +139,32 @@ static int module_clear(PyObject *module)
 
 static void module_free(void *module)
 {
+        ex_state *st = ex_state_of_module((PyObject *)module);
+
         module_clear((PyObject *)module);
+        /* Zeroed if exec never ran: no spare then. */
+        if (st->spare.key)
+                ex_spare_drop(&st->spare);
+}
+
+static PyObject *drop_spare(PyObject *module, PyObject *Py_UNUSED(unused))
+{
+        ex_state *st = ex_state_of_module(module);
+
+        Py_BEGIN_ALLOW_THREADS
+        ex_spare_drop(&st->spare);
+        Py_END_ALLOW_THREADS
+        Py_RETURN_NONE;
+}
+
+static PyObject *spare_info(PyObject *module, PyObject *Py_UNUSED(unused))
+{
+        ex_state *st = ex_state_of_module(module);
+
+        if (st->spare.sock < 0 || st->spare.owner != getpid())
+                Py_RETURN_NONE;
+        return Py_BuildValue("(lii)", (long)st->spare.child.pid,
+                             st->spare.sock, st->spare.child.pidfd);
 }
 
 static PyMethodDef module_methods[] = {
@@ -159,6 +187,12 @@ static PyMethodDef module_methods[] = {
         {"learn_classify", ex_learn_classify, METH_VARARGS,
          "learn_classify(nr, args, pid)\n\n(syscall name, [groups whose "
          "rules allow it with these arguments])."},
+        {"drop_spare", drop_spare, METH_NOARGS,
+         "drop_spare()\n\nStop the child started ahead for the next "
+         "session, if any (in a forked process: forget it)."},
+        {"spare", spare_info, METH_NOARGS,
+         "spare()\n\nThe child started ahead for the next session: (pid, "
+         "channel fd, pidfd), or None."},
         {"_child_main", ex_child_main, METH_NOARGS,
          "The child's serve loop. Runs only in an extradite child process."},
         {NULL, NULL, 0, NULL},

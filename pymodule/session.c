@@ -1261,8 +1261,9 @@ static int send_bootstrap(ex_session *s, PyObject *sys_path,
         return r < 0 ? -1 : 0;
 }
 
-static int spawn_child(ex_session *s, PyObject *exe_b, PyObject *root_b,
-                       PyObject *core_b, int child_end)
+/* Start a child (the session's, or a spare) on child_end into *out. */
+static int spawn_child(ex_state *st, PyObject *exe_b, PyObject *root_b,
+                       PyObject *core_b, int child_end, struct ex_child *out)
 {
         const char *ld = getenv("LD_LIBRARY_PATH");
         _cleanup_free_ char *ld_env = NULL;
@@ -1306,19 +1307,77 @@ static int spawn_child(ex_session *s, PyObject *exe_b, PyObject *root_b,
                          .no_core_dumps = true},
         };
         Py_BEGIN_ALLOW_THREADS
-        r = ex_spawn(&a, &s->child);
+        r = ex_spawn(&a, out);
         Py_END_ALLOW_THREADS
         for (size_t i = 0; i < N_SANITIZER_ENV; i++)
                 free(san_env[i]);
         if (r < 0) {
-                PyErr_Format(s->st->ProtocolError,
+                PyErr_Format(st->ProtocolError,
                              "extradite: cannot start the child (%s, "
                              "while %s): %s",
-                             argv[0], ex_spawn_stage_name(s->child.failed_stage),
+                             argv[0], ex_spawn_stage_name(out->failed_stage),
                              strerror(-r));
                 return -1;
         }
         return 0;
+}
+
+/* What a child is started with, beyond the constants (spare.h): a spare
+ * fits a session only if it is the same. NULL when out of memory. */
+static char *spawn_key(PyObject *exe_b, PyObject *root_b, PyObject *core_b)
+{
+        const char *ld = getenv("LD_LIBRARY_PATH");
+        char *key = NULL;
+
+        if (asprintf(&key, "%s\n%s\n%s\n%d%s%d", PyBytes_AS_STRING(exe_b),
+                     PyBytes_AS_STRING(root_b), PyBytes_AS_STRING(core_b),
+                     ld != NULL, ld ? ld : "", gettid() == getpid()) < 0)
+                return NULL;
+        return key;
+}
+
+/* The session's child and channel: the spare when it fits, else a new
+ * one. 0, or -1 with an exception. */
+static int start_child(ex_session *s, PyObject *exe_b, PyObject *root_b,
+                       PyObject *core_b, const char *key)
+{
+        int sv[2], r;
+
+        if (key && ex_spare_wanted() &&
+            ex_spare_take(&s->st->spare, key, &s->child, &s->sock))
+                return 0;
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+                PyErr_SetFromErrno(PyExc_OSError);
+                return -1;
+        }
+        s->sock = sv[0];
+        r = spawn_child(s->st, exe_b, root_b, core_b, sv[1], &s->child);
+        close(sv[1]);
+        return r;
+}
+
+/* From the second child on, start the next one ahead (spare.h); a spare
+ * that cannot start is no error, the next session starts its own. */
+static void start_spare(ex_state *st, PyObject *exe_b, PyObject *root_b,
+                        PyObject *core_b, char *key)
+{
+        struct ex_child c = {.pidfd = -1, .status = -1};
+        int sv[2];
+
+        if (!key || !ex_spare_wanted() || ++st->spare.started < 2 ||
+            st->spare.sock >= 0 ||
+            socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+                free(key);
+                return;
+        }
+        if (spawn_child(st, exe_b, root_b, core_b, sv[1], &c) < 0) {
+                PyErr_Clear();
+                close(sv[0]);
+                free(key);
+        } else {
+                ex_spare_keep(&st->spare, key, &c, sv[0]);
+        }
+        close(sv[1]);
 }
 
 /* The reader's mutex and condition; the condition waits on the monotonic
@@ -1384,7 +1443,7 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         double start_timeout = 60.0, call_timeout_s = -1;
         int child_pickle = 0, default_policy = EX_POLICY_VALUE;
         ex_session *s;
-        int sv[2];
+        char *key = NULL;
 
         if (!PyArg_ParseTupleAndKeywords(
                     args, kw, "O&O&O!|dO!OUpUO", kwlist,
@@ -1448,21 +1507,12 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
                         PyErr_NoMemory();
                 goto fail;
         }
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-                PyErr_SetFromErrno(PyExc_OSError);
-                goto fail;
-        }
-        s->sock = sv[0];
         core = PyModule_GetFilenameObject(s->module);
-        if (!core || !PyUnicode_FSConverter(core, &core_b)) {
-                close(sv[1]);
+        if (!core || !PyUnicode_FSConverter(core, &core_b))
                 goto fail;
-        }
-        if (spawn_child(s, exe_b, root_b, core_b, sv[1]) < 0) {
-                close(sv[1]);
+        key = spawn_key(exe_b, root_b, core_b);
+        if (start_child(s, exe_b, root_b, core_b, key) < 0)
                 goto fail;
-        }
-        close(sv[1]);
         s->state = EX_SESSION_OPEN;
         /* The profile's filter, compiled once, filled in for this pid:
          * the child only loads it (compiling took it a millisecond). */
@@ -1470,6 +1520,7 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         if ((options && !child_options) ||
             send_bootstrap(s, sys_path, child_options) < 0)
                 goto fail;
+        start_spare(s->st, exe_b, root_b, core_b, key); /* takes key */
         Py_XDECREF(child_options);
         Py_DECREF(exe_b);
         Py_DECREF(root_b);
@@ -1478,6 +1529,7 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         Py_DECREF(rules);
         return (PyObject *)s;
 fail:
+        free(key);
         Py_XDECREF(child_options);
         Py_DECREF(s);
 fail_args:

@@ -8,6 +8,7 @@
 #define EXTRADITE_STATE_H
 
 #include "compat.h"
+#include "spare.h"
 
 /* How deep calls and callbacks may nest, on either side. */
 #define EX_MAX_NESTING 64
@@ -34,6 +35,9 @@ typedef struct {
 
         /* In a child process: its struct child (child.h), for ParentRefs. */
         void *child;
+
+        /* The next session's child, started ahead (spare.h). */
+        struct ex_spare spare;
 
         /* Interned attribute names used on hot paths. */
         PyObject *str_session; /* "__extradite_session__" */

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+import extradite._core
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
@@ -22,6 +24,9 @@ def no_leftovers():
     before_children = child_pids()
     yield
     gc.collect()
+    # the child extradite starts ahead for a next session (spare.h) is no
+    # leftover: stop it, so that every test starts and ends without one
+    extradite._core.drop_spare()
     assert os.getpid() == pid
     assert tracer_pid() == 0, "the test process is being traced"
     assert child_pids() - before_children == set(), "a child process was left behind"

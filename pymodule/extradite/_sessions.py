@@ -363,3 +363,8 @@ def _close_everything():
             _drop(entry)
     for session in list(_open_sessions):
         session.close()
+    _core.drop_spare()  # the child started ahead for a next session
+
+
+# A forked process lets go of the spare child: it is not its child.
+os.register_at_fork(after_in_child=_core.drop_spare)
