@@ -150,9 +150,14 @@ static void module_free(void *module)
 static PyObject *drop_spare(PyObject *module, PyObject *Py_UNUSED(unused))
 {
         ex_state *st = ex_state_of_module(module);
+        struct ex_spare old = st->spare;
 
+        /* Taken out under the GIL, which guards the state; stopped
+         * without it. */
+        ex_spare_init(&st->spare);
+        st->spare.started = old.started;
         Py_BEGIN_ALLOW_THREADS
-        ex_spare_drop(&st->spare);
+        ex_spare_drop(&old);
         Py_END_ALLOW_THREADS
         Py_RETURN_NONE;
 }
