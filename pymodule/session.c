@@ -661,6 +661,18 @@ static PyObject *describe_exit(const struct ex_child *c)
  * and `send_lock`: the fd is closed only once nobody reads or writes it. */
 static void shut_down(ex_session *s, int grace_ms)
 {
+        if (s->owner != getpid()) {
+                /* A forked process: the child, the channel and its locks
+                 * are the parent's (shutdown() would end the channel for
+                 * it too). Let go of our copies, and acknowledge nothing
+                 * in the arenas from here. */
+                if (s->sock >= 0)
+                        close(take_fd(&s->sock));
+                ex_child_release(&s->child);
+                s->child.pid = 0;
+                s->down.ack = s->up.ack = NULL;
+                return;
+        }
         if (s->sock >= 0) {
                 /* EOF tells the child to exit; also wakes the reader. */
                 shutdown(s->sock, SHUT_RDWR);
@@ -814,6 +826,13 @@ static PyObject *violation_reported(ex_session *s, const struct ex_buf *in)
 
 int ex_session_check_open(ex_session *s)
 {
+        if (s->state == EX_SESSION_OPEN && s->owner != getpid()) {
+                PyErr_Format(s->st->ProtocolError,
+                             "extradite: this session belongs to process %d; "
+                             "a process forked from it cannot use it",
+                             (int)s->owner);
+                return -1;
+        }
         if (s->state == EX_SESSION_OPEN)
                 return 0;
         if (s->state == EX_SESSION_CLOSED)
@@ -1495,6 +1514,7 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         if (s->call_timeout_ms == 0)
                 s->call_timeout_ms = 1;
         s->booting = 1;
+        s->owner = getpid();
         s->profile = Py_NewRef(profile);
         s->confined = is_confined(options);
         s->learning = is_learning(options);
@@ -1689,6 +1709,8 @@ static void session_dealloc(ex_session *s)
                 PyObject_ClearWeakRefs((PyObject *)s);
         if (s->child.pid > 0 && !s->child.reaped && s->st)
                 shut_down(s, 200);
+        if (s->owner != getpid())
+                s->down.ack = s->up.ack = NULL; /* the parent's arenas */
         if (s->sock >= 0)
                 close(s->sock);
         if (s->learn_fd >= 0)

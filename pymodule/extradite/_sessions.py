@@ -366,5 +366,18 @@ def _close_everything():
     _core.drop_spare()  # the child started ahead for a next session
 
 
-# A forked process lets go of the spare child: it is not its child.
-os.register_at_fork(after_in_child=_core.drop_spare)
+def _after_fork_in_child():
+    """A forked process: the children, the sessions' books and the reaper
+    are its parent's, and a lock another thread held at the fork stays
+    held. Start over with fresh locks and empty books; the inherited
+    sessions only let go of their fds here (the C core refuses to use or
+    stop them), and the spare child is forgotten, not stopped."""
+    global _lock, _reaper_wake
+    _lock = threading.RLock()
+    _reaper_wake = threading.Condition(_lock)
+    _reaper.update(thread=None, stop=False)
+    _shared.clear()
+    _core.drop_spare()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

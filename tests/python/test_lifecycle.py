@@ -147,3 +147,33 @@ def test_close_reaps_a_child_whose_thread_made_us_its_tracer():
     assert T().traceme() == 0
     T.close()
     assert pid not in child_pids()
+
+
+# The forked child only uses extradite's objects and exits; no lock of the
+# other threads is taken there.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_forked_process_neither_uses_nor_stops_the_parents_children():
+    Counter = extradite_fn("xtd_targets.counter:Counter")
+    try:
+        c = Counter()
+        c.increment()
+        pid = Counter.__extradite_session__.pid
+        child = os.fork()
+        if child == 0:
+            code = 0
+            try:
+                c.increment()
+                code = 1  # it used the parent's channel
+            except extradite.ExtraditeProtocolError as e:
+                code = 0 if "forked" in str(e) else 2
+            # dropping everything here must not stop the parent's child
+            del c
+            Counter.close()
+            gc.collect()
+            os._exit(code)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert Counter.__extradite_session__.pid == pid
+        assert c.increment() == 2  # the channel is intact
+    finally:
+        Counter.close()
