@@ -162,6 +162,14 @@ static PyObject *drop_spare(PyObject *module, PyObject *Py_UNUSED(unused))
         Py_RETURN_NONE;
 }
 
+static PyObject *forked(PyObject *module, PyObject *Py_UNUSED(unused))
+{
+        ex_state *st = ex_state_of_module(module);
+
+        st->forks++;
+        Py_RETURN_NONE;
+}
+
 static PyObject *spare_info(PyObject *module, PyObject *Py_UNUSED(unused))
 {
         ex_state *st = ex_state_of_module(module);
@@ -195,6 +203,9 @@ static PyMethodDef module_methods[] = {
         {"drop_spare", drop_spare, METH_NOARGS,
          "drop_spare()\n\nStop the child started ahead for the next "
          "session, if any (in a forked process: forget it)."},
+        {"forked", forked, METH_NOARGS,
+         "forked()\n\nIn a process just forked: the sessions started "
+         "before are its parent's (called by extradite's fork hook)."},
         {"spare", spare_info, METH_NOARGS,
          "spare()\n\nThe child started ahead for the next session: (pid, "
          "channel fd, pidfd), or None."},

@@ -659,9 +659,16 @@ static PyObject *describe_exit(const struct ex_child *c)
 /* Stop the child for good and close the channel. */
 /* Stop the child for good and close the channel. Called without `lock`
  * and `send_lock`: the fd is closed only once nobody reads or writes it. */
+/* Whether this process was forked from the one that started the session
+ * (a counter the fork hook bumps: no system call on every request). */
+static int inherited(const ex_session *s)
+{
+        return s->st && s->forks != s->st->forks;
+}
+
 static void shut_down(ex_session *s, int grace_ms)
 {
-        if (s->owner != getpid()) {
+        if (inherited(s)) {
                 /* A forked process: the child, the channel and its locks
                  * are the parent's (shutdown() would end the channel for
                  * it too). Let go of our copies, and acknowledge nothing
@@ -826,11 +833,11 @@ static PyObject *violation_reported(ex_session *s, const struct ex_buf *in)
 
 int ex_session_check_open(ex_session *s)
 {
-        if (s->state == EX_SESSION_OPEN && s->owner != getpid()) {
-                PyErr_Format(s->st->ProtocolError,
-                             "extradite: this session belongs to process %d; "
-                             "a process forked from it cannot use it",
-                             (int)s->owner);
+        if (s->state == EX_SESSION_OPEN && inherited(s)) {
+                PyErr_SetString(s->st->ProtocolError,
+                                "extradite: this session belongs to the "
+                                "process that started it; a process forked "
+                                "from it cannot use it");
                 return -1;
         }
         if (s->state == EX_SESSION_OPEN)
@@ -1499,6 +1506,7 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         s->module = PyType_GetModuleByDef(tp, &ex_module_def);
         Py_XINCREF(s->module);
         s->st = s->module ? ex_state_of_module(s->module) : NULL;
+        s->forks = s->st ? s->st->forks : 0;
         s->sock = -1;
         s->rx.arena = &s->up;
         s->learn_fd = -1;
@@ -1514,7 +1522,6 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         if (s->call_timeout_ms == 0)
                 s->call_timeout_ms = 1;
         s->booting = 1;
-        s->owner = getpid();
         s->profile = Py_NewRef(profile);
         s->confined = is_confined(options);
         s->learning = is_learning(options);
@@ -1709,7 +1716,7 @@ static void session_dealloc(ex_session *s)
                 PyObject_ClearWeakRefs((PyObject *)s);
         if (s->child.pid > 0 && !s->child.reaped && s->st)
                 shut_down(s, 200);
-        if (s->owner != getpid())
+        if (inherited(s))
                 s->down.ack = s->up.ack = NULL; /* the parent's arenas */
         if (s->sock >= 0)
                 close(s->sock);

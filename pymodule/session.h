@@ -87,9 +87,9 @@ typedef struct {
         int64_t start_timeout_ms; /* bounds the first reply */
         int64_t call_timeout_ms;  /* bounds every other reply; -1: none */
         int booting;              /* no reply received yet */
-        /* The process that started the child: a process forked from it
-         * inherits the session but must neither use it nor stop it. */
-        pid_t owner;
+        /* st->forks when the session started: a process forked since
+         * inherited the session and must neither use it nor stop it. */
+        unsigned long forks;
         PyObject *profile;        /* str: the sandbox profile's name */
         PyObject *report;         /* what the child applied (boot reply) */
         /* learn mode: whether the child will send its seccomp listener,

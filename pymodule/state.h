@@ -38,6 +38,9 @@ typedef struct {
 
         /* The next session's child, started ahead (spare.h). */
         struct ex_spare spare;
+        /* Forks of this process seen here (_core.forked(), from the fork
+         * hook): sessions started before one are inherited. */
+        unsigned long forks;
 
         /* Interned attribute names used on hot paths. */
         PyObject *str_session; /* "__extradite_session__" */

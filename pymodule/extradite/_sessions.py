@@ -377,6 +377,7 @@ def _after_fork_in_child():
     _reaper_wake = threading.Condition(_lock)
     _reaper.update(thread=None, stop=False)
     _shared.clear()
+    _core.forked()
     _core.drop_spare()
 
 
