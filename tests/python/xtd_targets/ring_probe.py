@@ -2,8 +2,12 @@
 over the words it shares with the parent."""
 
 import ctypes
+import os
 import struct
-import threading
+import time
+
+CHANNEL_FD = 3
+WAKE = 8  # protocol/frame.h EX_MSG_WAKE
 
 
 class RingProbe:
@@ -14,18 +18,17 @@ class RingProbe:
         """Call back into the parent once per value; their results."""
         return [fn(v) for v in values]
 
-    def scribble(self, offset):
-        """From another thread, keep writing an impossible index at
-        `offset` of the up memfd, over whatever our own frames publish."""
-        word = _up_mapping() + offset
-        bogus = struct.pack("<Q", (1 << 63) + 12345)
-
-        def loop():
-            while True:
-                ctypes.memmove(word, bogus, 8)
-
-        threading.Thread(target=loop, daemon=True).start()
-        return "scribbling"
+    def corrupt(self, offset, then):
+        """Write an impossible index at `offset` of the up memfd. Then
+        "return" (the parent meets it when it next looks there), or "wake":
+        say so to the parent with a WAKE on the socket and never reply
+        (no frame of ours may overwrite it first)."""
+        ctypes.memmove(_up_mapping() + offset, struct.pack("<Q", (1 << 63) + 12345), 8)
+        if then == "return":
+            return "corrupted"
+        wake = struct.pack("<IBBHII", 0, WAKE, 0, 0, 0, 0)
+        os.write(CHANNEL_FD, wake)
+        time.sleep(3600)
 
 
 def _up_mapping():
