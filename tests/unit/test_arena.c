@@ -16,49 +16,29 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "arena_pair.h"
 #include "buf.h"
 #include "codec.h"
 #include "frame.h"
 
-struct sides {
-        struct ex_arena down, up;   /* the parent's */
-        struct ex_arena cdown, cup; /* the child's */
-        int sv[2];                  /* parent end, child end */
-};
-
 static int setup(void **state)
 {
-        static struct sides s;
-        int dfd, ufd;
+        static struct arena_pair s;
 
-        memset(&s, 0, sizeof(s));
-        assert_int_equal(ex_arena_pair_create(&s.down, &s.up, &dfd, &ufd), 0);
-        assert_int_equal(ex_arena_pair_map(&s.cdown, &s.cup, dfd, ufd), 0);
-        close(dfd);
-        close(ufd);
-        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-                                    s.sv),
-                         0);
+        arena_pair_open(&s);
         *state = &s;
         return 0;
 }
 
 static int teardown(void **state)
 {
-        struct sides *s = *state;
-
-        ex_arena_unmap(&s->down);
-        ex_arena_unmap(&s->cdown);
-        ex_arena_unmap(&s->up);
-        ex_arena_unmap(&s->cup);
-        close(s->sv[0]);
-        close(s->sv[1]);
+        arena_pair_close(*state);
         return 0;
 }
 
 static void test_pair_shares_memory(void **state)
 {
-        struct sides *s = *state;
+        struct arena_pair *s = *state;
 
         assert_int_equal(s->down.size, EX_ARENA_SIZE);
         assert_int_equal(s->cup.size, EX_ARENA_SIZE);
@@ -75,7 +55,7 @@ static void test_pair_shares_memory(void **state)
 
 static void test_child_cannot_write_down(void **state)
 {
-        struct sides *s = *state;
+        struct arena_pair *s = *state;
 
         /* Read-only, and sealed so it cannot be made writable. */
         assert_int_equal(mprotect(s->cdown.map, s->cdown.map_len,
@@ -108,7 +88,7 @@ static void test_map_refuses_other_fds(void **state)
 
 static void test_lease_waits_for_the_ack(void **state)
 {
-        struct sides *s = *state;
+        struct arena_pair *s = *state;
         uint32_t sent = s->down.sent;
 
         ex_arena_ack(&s->cdown, sent); /* all acknowledged so far */
@@ -143,7 +123,7 @@ static void test_unmapped_arena_is_never_leased(void **state)
  * them back, and let go: the sender may lease again. */
 static void test_frame_round_trip(void **state)
 {
-        struct sides *s = *state;
+        struct arena_pair *s = *state;
         struct ex_buf out = {0}, in = {0};
         struct ex_frame_header h = {.kind = EX_MSG_REPLY, .request_id = 1},
                                got;
@@ -199,7 +179,7 @@ static void test_frame_round_trip(void **state)
 
 static void test_full_arena_keeps_the_lease(void **state)
 {
-        struct sides *s = *state;
+        struct arena_pair *s = *state;
         struct ex_buf out = {0};
         static uint8_t big[EX_ARENA_SIZE / 2];
 
@@ -239,7 +219,7 @@ static void send_raw(int fd, uint16_t flags, uint8_t kind, const void *p,
 
 static void test_receiver_refuses_misplaced_arena_frames(void **state)
 {
-        struct sides *s = *state;
+        struct arena_pair *s = *state;
         struct ex_frame_header got;
         struct ex_buf in = {0};
         struct ex_rx rx = {.arena = &s->cdown};
@@ -269,7 +249,7 @@ static void test_receiver_refuses_misplaced_arena_frames(void **state)
 
 static void test_reader_bounds(void **state)
 {
-        struct sides *s = *state;
+        struct arena_pair *s = *state;
         struct ex_limits lim = ex_limits_default();
         struct ex_fds with = {.from = &s->cdown}, without = {0};
         struct {

@@ -19,42 +19,34 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "arena_pair.h"
 #include "buf.h"
 #include "frame.h"
 #include "ring.h"
 
 struct sides {
-        struct ex_arena down, up, child_down, child_up; /* the arenas */
-        /* parent -> child: ptx writes pdown, crx reads cdown_ring */
+        struct arena_pair a;
+        /* parent -> child: ptx writes pdown, crx reads cdown */
         struct ex_ring pdown, pup, cdown, cup;
         struct ex_tx ptx, ctx;
         struct ex_rx prx, crx;
-        int sv[2]; /* parent end, child end */
 };
 
 static int setup(void **state)
 {
         static struct sides s;
-        int dfd, ufd;
 
         memset(&s, 0, sizeof(s));
-        assert_int_equal(ex_arena_pair_create(&s.down, &s.up, &dfd, &ufd), 0);
-        assert_int_equal(ex_arena_pair_map(&s.child_down, &s.child_up, dfd,
-                                           ufd),
+        arena_pair_open(&s.a);
+        assert_int_equal(ex_arena_rings(&s.a.down, &s.a.up, &s.pdown, &s.pup),
                          0);
-        close(dfd);
-        close(ufd);
-        assert_int_equal(ex_arena_rings(&s.down, &s.up, &s.pdown, &s.pup), 0);
-        assert_int_equal(ex_arena_rings(&s.child_down, &s.child_up, &s.cdown,
+        assert_int_equal(ex_arena_rings(&s.a.cdown, &s.a.cup, &s.cdown,
                                         &s.cup),
                          0);
         s.ptx.ring = &s.pdown;
         s.ctx.ring = &s.cup;
-        s.prx = (struct ex_rx){.arena = &s.up, .ring = &s.pup};
-        s.crx = (struct ex_rx){.arena = &s.child_down, .ring = &s.cdown};
-        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-                                    s.sv),
-                         0);
+        s.prx = (struct ex_rx){.arena = &s.a.up, .ring = &s.pup};
+        s.crx = (struct ex_rx){.arena = &s.a.cdown, .ring = &s.cdown};
         *state = &s;
         return 0;
 }
@@ -65,14 +57,7 @@ static int teardown(void **state)
 
         ex_rx_free(&s->prx);
         ex_rx_free(&s->crx);
-        ex_arena_unmap(&s->down);
-        ex_arena_unmap(&s->up);
-        ex_arena_unmap(&s->child_down);
-        ex_arena_unmap(&s->child_up);
-        if (s->sv[0] >= 0)
-                close(s->sv[0]);
-        if (s->sv[1] >= 0)
-                close(s->sv[1]);
+        arena_pair_close(&s->a);
         return 0;
 }
 
@@ -92,7 +77,7 @@ static void send_small(struct sides *s, uint32_t id, const char *text)
 
         assert_int_equal(ex_buf_put(&b, text, strlen(text)), 0);
         h.length = (uint32_t)b.len;
-        assert_int_equal(ex_frame_send_tx(s->sv[0], &s->ptx, &h, &b, -1), 0);
+        assert_int_equal(ex_frame_send_tx(s->a.sv[0], &s->ptx, &h, &b, -1), 0);
         ex_buf_free(&b);
 }
 
@@ -101,7 +86,7 @@ static uint32_t child_recv(struct sides *s, struct ex_buf *in)
 {
         struct ex_frame_header h;
 
-        assert_int_equal(ex_frame_recv_rx(s->sv[1], EX_FRAME_MAX_DEFAULT, -1,
+        assert_int_equal(ex_frame_recv_rx(s->a.sv[1], EX_FRAME_MAX_DEFAULT, -1,
                                           -1, &s->crx, &h, in),
                          0);
         return h.request_id;
@@ -111,7 +96,7 @@ static void switch_parent(struct sides *s)
 {
         struct ex_buf in = {0};
 
-        assert_int_equal(ex_tx_switch(s->sv[0], &s->ptx, -1), 0);
+        assert_int_equal(ex_tx_switch(s->a.sv[0], &s->ptx, -1), 0);
         /* The child takes the switch with its next frame. */
         send_small(s, 1, "first");
         assert_int_equal(child_recv(s, &in), 1);
@@ -210,11 +195,11 @@ static void test_switched_frames_skip_the_socket(void **state)
         struct ex_buf in = {0};
 
         switch_parent(s);
-        assert_int_equal(pending(s->sv[1]), 0);
+        assert_int_equal(pending(s->a.sv[1]), 0);
         for (uint32_t i = 2; i < 200; i++) {
                 send_small(s, i, "ping");
                 /* In the ring, with nothing on the socket. */
-                assert_int_equal(pending(s->sv[1]), 0);
+                assert_int_equal(pending(s->a.sv[1]), 0);
                 assert_int_equal(child_recv(s, &in), i);
                 assert_true(in.len == 4);
                 assert_memory_equal(in.data, "ping", 4);
@@ -238,7 +223,7 @@ static void test_order_across_ring_and_socket(void **state)
         big.len = EX_RING_FRAME_MAX;
         h.request_id = 11;
         h.length = (uint32_t)big.len;
-        assert_int_equal(ex_frame_send_tx(s->sv[0], &s->ptx, &h, &big, -1),
+        assert_int_equal(ex_frame_send_tx(s->a.sv[0], &s->ptx, &h, &big, -1),
                          0);
         send_small(s, 12, "c");
         /* An fd only travels on the socket. */
@@ -246,7 +231,7 @@ static void test_order_across_ring_and_socket(void **state)
         assert_int_equal(ex_fds_push(&withfd.fds, p[0]), 0);
         h.request_id = 13;
         h.length = 1;
-        assert_int_equal(ex_frame_send_tx(s->sv[0], &s->ptx, &h, &withfd, -1),
+        assert_int_equal(ex_frame_send_tx(s->a.sv[0], &s->ptx, &h, &withfd, -1),
                          0);
         send_small(s, 14, "e");
 
@@ -259,7 +244,7 @@ static void test_order_across_ring_and_socket(void **state)
         assert_int_equal(in.fds.n, 1);
         assert_int_equal(child_recv(s, &in), 14);
         assert_int_equal(in.fds.n, 0); /* the fd went with its own frame */
-        assert_int_equal(pending(s->sv[1]), 0);
+        assert_int_equal(pending(s->a.sv[1]), 0);
         ex_buf_free(&in);
         ex_buf_free(&big);
         ex_buf_free(&withfd); /* closes p[0] */
@@ -277,7 +262,7 @@ static void test_unmarked_socket_frame_comes_when_ring_is_empty(void **state)
         /* Written past the ring (as a violation report is, from a signal
          * handler): taken once the ring is empty. */
         send_small(s, 20, "ring");
-        assert_int_equal(ex_frame_send(s->sv[0], &h, "sock", 4), 0);
+        assert_int_equal(ex_frame_send(s->a.sv[0], &h, "sock", 4), 0);
         assert_int_equal(child_recv(s, &in), 20);
         assert_int_equal(child_recv(s, &in), 21);
         assert_memory_equal(in.data, "sock", 4);
@@ -333,7 +318,7 @@ static void test_ring_refuses_misplaced_frames(void **state)
                         cases[i].published
                                 ? cases[i].published
                                 : EX_FRAME_HEADER_SIZE + cases[i].payload);
-                r = ex_frame_recv_rx(s->sv[1], EX_FRAME_MAX_DEFAULT, -1, -1,
+                r = ex_frame_recv_rx(s->a.sv[1], EX_FRAME_MAX_DEFAULT, -1, -1,
                                      &s->crx, &h, &in);
                 assert_true(r == -EBADMSG || r == -EMSGSIZE);
                 ex_buf_free(&in);
@@ -350,15 +335,15 @@ static void test_switch_needs_a_ring_and_comes_once(void **state)
 
         /* A receiver without a ring refuses it... */
         s->crx.ring = NULL;
-        assert_int_equal(ex_tx_switch(s->sv[0], &tx, -1), 0);
-        assert_int_equal(ex_frame_recv_rx(s->sv[1], EX_FRAME_MAX_DEFAULT, -1,
+        assert_int_equal(ex_tx_switch(s->a.sv[0], &tx, -1), 0);
+        assert_int_equal(ex_frame_recv_rx(s->a.sv[1], EX_FRAME_MAX_DEFAULT, -1,
                                           -1, &s->crx, &h, &in),
                          -EBADMSG);
         /* ...as does a plain reader, for every frame of the rings. */
         for (uint8_t kind = EX_MSG_MARK; kind <= EX_MSG_SWITCH; kind++) {
                 h = (struct ex_frame_header){.kind = kind};
-                assert_int_equal(ex_frame_send(s->sv[0], &h, NULL, 0), 0);
-                assert_int_equal(ex_frame_recv_fds(s->sv[1],
+                assert_int_equal(ex_frame_send(s->a.sv[0], &h, NULL, 0), 0);
+                assert_int_equal(ex_frame_recv_fds(s->a.sv[1],
                                                    EX_FRAME_MAX_DEFAULT, -1,
                                                    -1, &h, &in),
                                  -EBADMSG);
@@ -366,14 +351,14 @@ static void test_switch_needs_a_ring_and_comes_once(void **state)
         /* A second switch. */
         s->crx.ring = &s->cdown;
         switch_parent(s);
-        assert_int_equal(ex_tx_switch(s->sv[0], &s->ptx, -1), 0);
-        assert_int_equal(ex_frame_recv_rx(s->sv[1], EX_FRAME_MAX_DEFAULT, -1,
+        assert_int_equal(ex_tx_switch(s->a.sv[0], &s->ptx, -1), 0);
+        assert_int_equal(ex_frame_recv_rx(s->a.sv[1], EX_FRAME_MAX_DEFAULT, -1,
                                           -1, &s->crx, &h, &in),
                          -EBADMSG);
         ex_buf_free(&in);
         /* Without a ring there is nothing to switch to. */
         tx.ring = NULL;
-        assert_int_equal(ex_tx_switch(s->sv[0], &tx, -1), -ENODEV);
+        assert_int_equal(ex_tx_switch(s->a.sv[0], &tx, -1), -ENODEV);
 }
 
 /* ---- sleeping, the end, a full ring ----------------------------------- */
@@ -390,7 +375,7 @@ static void *wait_for_frame(void *arg)
         struct ex_frame_header h = {0};
         struct ex_buf in = {0};
 
-        w->r = ex_frame_recv_rx(w->s->sv[1], EX_FRAME_MAX_DEFAULT, -1, -1,
+        w->r = ex_frame_recv_rx(w->s->a.sv[1], EX_FRAME_MAX_DEFAULT, -1, -1,
                                 &w->s->crx, &h, &in);
         w->id = h.request_id;
         ex_buf_free(&in);
@@ -427,11 +412,11 @@ static void test_the_ring_drains_before_the_end(void **state)
         switch_parent(s);
         send_small(s, 40, "last");
         send_small(s, 41, "words");
-        close(s->sv[0]);
-        s->sv[0] = -1;
+        close(s->a.sv[0]);
+        s->a.sv[0] = -1;
         assert_int_equal(child_recv(s, &in), 40);
         assert_int_equal(child_recv(s, &in), 41);
-        assert_int_equal(ex_frame_recv_rx(s->sv[1], EX_FRAME_MAX_DEFAULT, -1,
+        assert_int_equal(ex_frame_recv_rx(s->a.sv[1], EX_FRAME_MAX_DEFAULT, -1,
                                           -1, &s->crx, &h, &in),
                          -EPIPE);
         ex_buf_free(&in);
@@ -453,15 +438,15 @@ static void test_a_full_ring_waits_for_room(void **state)
         /* Nobody reads: the fifth frame finds no room before its
          * deadline. */
         while (sent < 10 &&
-               (r = ex_frame_send_tx(s->sv[0], &s->ptx, &h, &b,
+               (r = ex_frame_send_tx(s->a.sv[0], &s->ptx, &h, &b,
                                      ex_now_ms() + 50)) == 0)
                 sent++;
         assert_int_equal(r, -ETIMEDOUT);
         assert_int_equal(sent, 4);
         /* A reader gone ends the wait without a deadline. */
-        close(s->sv[1]);
-        s->sv[1] = -1;
-        assert_int_equal(ex_frame_send_tx(s->sv[0], &s->ptx, &h, &b, -1),
+        close(s->a.sv[1]);
+        s->a.sv[1] = -1;
+        assert_int_equal(ex_frame_send_tx(s->a.sv[0], &s->ptx, &h, &b, -1),
                          -EPIPE);
         ex_buf_free(&b);
 }
