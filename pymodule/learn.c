@@ -14,6 +14,7 @@
 #include <seccomp.h>
 
 #include "cleanup.h"
+#include "policy.h"
 #include "sandbox.h"
 #include "seccomp_filter.h"
 
@@ -311,16 +312,6 @@ PyObject *ex_learn_classify(PyObject *Py_UNUSED(module), PyObject *args)
                 a[i] = v[i];
         bits = ex_seccomp_groups_allowing(nr, a, (pid_t)pid);
         ex_syscall_name(nr, name, sizeof(name));
-        groups = PyList_New(0);
-        for (uint32_t bit = 1; groups && (bit & EX_GROUP_ALL); bit <<= 1) {
-                PyObject *s;
-
-                if (!(bits & bit))
-                        continue;
-                s = PyUnicode_FromString(ex_group_name(bit));
-                if (!s || PyList_Append(groups, s) < 0)
-                        Py_CLEAR(groups);
-                Py_XDECREF(s);
-        }
+        groups = ex_group_list(bits);
         return groups ? Py_BuildValue("(sN)", name, groups) : NULL;
 }

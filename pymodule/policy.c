@@ -378,7 +378,7 @@ PyObject *ex_check_policy(PyObject *Py_UNUSED(module), PyObject *d)
 
 /* ---- the report ------------------------------------------------------- */
 
-static PyObject *group_list(uint32_t groups)
+PyObject *ex_group_list(uint32_t groups)
 {
         PyObject *l = PyList_New(0);
 
@@ -453,7 +453,7 @@ static PyObject *report_dict(const struct ex_sandbox_report *r,
                 "profile", profile_name, "no_new_privs",
                 r->no_new_privs ? Py_True : Py_False,
                 "seccomp", "enabled", r->seccomp ? Py_True : Py_False,
-                "groups", group_list(r->seccomp_groups), "instructions",
+                "groups", ex_group_list(r->seccomp_groups), "instructions",
                 (Py_ssize_t)r->seccomp_instructions, "files_after_load",
                 r->files_after_load ? Py_True : Py_False, "default_action",
                 r->seccomp ? "errno EPERM" : "allow", "trapped_action",

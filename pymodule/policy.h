@@ -56,4 +56,8 @@ int ex_policy_take_filter(PyObject *options, struct ex_policy *p);
 /* _core.check_policy(dict): validate and compile without applying. */
 PyObject *ex_check_policy(PyObject *module, PyObject *d);
 
+/* The names of the seccomp groups in the bit set, in bit order (a new
+ * list), or NULL with an exception. */
+PyObject *ex_group_list(uint32_t groups);
+
 #endif
