@@ -1067,7 +1067,10 @@ static int next_frame(ex_session *s, uint32_t id, int64_t deadline,
                 r = ex_frame_recv_rx(s->sock, EX_FRAME_MAX_DEFAULT, deadline,
                                      s->child.pidfd, &s->rx, h, in);
                 Py_END_ALLOW_THREADS
-                if (s->rx.ring_on)
+                /* Once: not a locked store on every frame. */
+                if (s->rx.ring_on && !atomic_load_explicit(
+                                             &s->child_switched,
+                                             memory_order_relaxed))
                         atomic_store(&s->child_switched, 1);
                 key = r == 0 ? frame_key(h) : 0;
                 /* Stash before giving up the role, so the waiter it wakes
