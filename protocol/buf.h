@@ -6,7 +6,7 @@
  * The buffer owns `data` and the fds in `fds`; nothing else frees them.
  *
  * `fds` holds the out-of-band memfds of an encoded frame (oob.h): the
- * encoder adds them, ex_frame_send_buf() passes them along, and on the
+ * encoder adds them, ex_frame_send_tx() passes them along, and on the
  * receiving side ex_frame_recv_fds() fills them in. Resetting or freeing
  * the buffer closes them: they belong to its contents. (So rolling back
  * by lowering `len` must not cut off a value that named one.)

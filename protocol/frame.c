@@ -152,18 +152,6 @@ int ex_frame_send(int fd, const struct ex_frame_header *h, const void *payload,
         return send_until(fd, h, payload, len, NULL, 0, -1);
 }
 
-int ex_frame_send_buf(int fd, const struct ex_frame_header *h,
-                      struct ex_buf *b)
-{
-        return ex_frame_send_buf_until(fd, h, b, -1);
-}
-
-int ex_frame_send_buf_until(int fd, const struct ex_frame_header *h,
-                            struct ex_buf *b, int64_t deadline_ms)
-{
-        return ex_frame_send_tx(fd, NULL, h, b, deadline_ms);
-}
-
 int ex_frame_send_fds(int fd, const struct ex_frame_header *h,
                       const void *payload, uint32_t len, const int *fds,
                       uint32_t nfds)

@@ -108,18 +108,6 @@ int ex_frame_send(int fd, const struct ex_frame_header *h, const void *payload,
 int ex_frame_send_fds(int fd, const struct ex_frame_header *h,
                       const void *payload, uint32_t len, const int *fds,
                       uint32_t nfds);
-/* Send an encoded buffer: its bytes and its fds (b->fds), which stay
- * open in b. h->length must be b->len. When b leased an arena, the frame
- * goes flagged EX_FRAME_FLAG_ARENA and, once sent, the lease ends. */
-int ex_frame_send_buf(int fd, const struct ex_frame_header *h,
-                      struct ex_buf *b);
-/* ex_frame_send_buf with a deadline (CLOCK_MONOTONIC milliseconds, -1 for
- * none): a peer that stops reading (stopped, busy) cannot hold the sender
- * past it. -ETIMEDOUT then, perhaps after part of the frame went out: the
- * channel is out of step and the caller must end it. */
-int ex_frame_send_buf_until(int fd, const struct ex_frame_header *h,
-                            struct ex_buf *b, int64_t deadline_ms);
-
 /* Receive one frame into `payload` (reset first). Blocks until a whole frame
  * arrives or the deadline passes.
  *   deadline_ms: CLOCK_MONOTONIC milliseconds, or -1 for no deadline
@@ -211,8 +199,15 @@ struct ex_tx {
         struct ex_ring *ring; /* our ring to the peer, or NULL */
         uint8_t ring_on;      /* EX_MSG_SWITCH was sent */
 };
-/* ex_frame_send_buf_until through the channel: in the ring once switched
- * (see "rings"), else on the socket. A tx of NULL is the socket. */
+/* Send an encoded buffer: its bytes and its fds (b->fds), which stay
+ * open in b; h->length must be b->len. Through the channel: in the ring
+ * once switched (see "rings"), else on the socket; a tx of NULL is the
+ * socket. When b leased an arena, the frame goes flagged
+ * EX_FRAME_FLAG_ARENA and, once sent, the lease ends. With a deadline
+ * (CLOCK_MONOTONIC milliseconds, -1 for none) a peer that stops reading
+ * (stopped, busy) cannot hold the sender past it: -ETIMEDOUT then,
+ * perhaps after part of the frame went out, and the channel is out of
+ * step: the caller must end it. */
 int ex_frame_send_tx(int fd, struct ex_tx *tx, const struct ex_frame_header *h,
                      struct ex_buf *b, int64_t deadline_ms);
 /* The same for a payload that is not a buffer, without fds. */

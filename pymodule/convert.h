@@ -30,7 +30,7 @@ struct ex_codec_hooks {
         int (*reference)(void *ctx, PyObject *o, struct ex_buf *b);
         /* bytes/bytearray of EX_OOB_MIN bytes and more may go out of band:
          * into a sealed memfd kept in b->fds (protocol/oob.h). Set it only
-         * when the buffer is sent with ex_frame_send_buf(), which passes
+         * when the buffer is sent with ex_frame_send_tx(), which passes
          * those fds along; otherwise they are inline. */
         bool out_of_band;
         /* Optional, with out_of_band: this side's sending arena

@@ -146,7 +146,7 @@ static void test_frame_round_trip(void **state)
                          0);
         assert_ptr_equal(out.fds.lease, &s->down);
         h.length = (uint32_t)out.len;
-        assert_int_equal(ex_frame_send_buf(s->sv[0], &h, &out), 0);
+        assert_int_equal(ex_frame_send_tx(s->sv[0], NULL, &h, &out, -1), 0);
         assert_null(out.fds.lease); /* sent: the lease ended */
         assert_int_equal(ex_arena_lease(&s->down), -EBUSY); /* not acked */
 

@@ -553,11 +553,11 @@ static void test_send_deadline_to_a_peer_that_does_not_read(void **state)
         b.len = 16u << 20;
         h.length = (uint32_t)b.len;
         start = ex_now_ms();
-        assert_int_equal(ex_frame_send_buf_until(sv[0], &h, &b, start + 100),
+        assert_int_equal(ex_frame_send_tx(sv[0], NULL, &h, &b, start + 100),
                          -ETIMEDOUT);
         assert_true(ex_now_ms() - start >= 100);
         /* A deadline already past: still refused, never a block. */
-        assert_int_equal(ex_frame_send_buf_until(sv[0], &h, &b, 0), -ETIMEDOUT);
+        assert_int_equal(ex_frame_send_tx(sv[0], NULL, &h, &b, 0), -ETIMEDOUT);
         ex_buf_free(&b);
         close_pair(sv);
 }
@@ -686,7 +686,8 @@ static void test_send_recv_fds(void **state)
                                                  7, EX_OOB_MAX_DEFAULT),
                                  0);
                 h.length = (uint32_t)out.len;
-                assert_int_equal(ex_frame_send_buf(sv[0], &h, &out), 0);
+                assert_int_equal(
+                        ex_frame_send_tx(sv[0], NULL, &h, &out, -1), 0);
                 assert_int_equal(out.fds.n, 2); /* still the sender's */
                 ex_buf_free(&out);
                 assert_int_equal(ex_frame_recv_fds(sv[1], 100, -1, -1, &got,
