@@ -79,6 +79,10 @@ struct ex_limits ex_limits_default(void)
                 .max_items = 1ull << 26,
                 .allow_pickle = false,
                 .max_oob_bytes = EX_OOB_MAX_DEFAULT,
+                /* No budget unless asked: the parent sets one for what
+                 * its child sends (the profile's limits.max_reply_*). */
+                .max_reply_memory = 0,
+                .max_reply_collisions = 0,
         };
 }
 
@@ -279,7 +283,22 @@ void ex_reader_init(struct ex_reader *r, const void *p, size_t n,
         r->nfds = 0;
         r->fds_used = 0;
         r->oob_bytes = 0;
+        ex_budget_init(&r->budget, r->lim.max_reply_memory,
+                       r->lim.max_reply_collisions);
+        r->items_stop = r->lim.max_items;
         /* owed[] is written before it is read; no need to clear 2 KiB. */
+}
+
+void ex_reader_set_deadline(struct ex_reader *r, int64_t deadline_ms)
+{
+        ex_budget_set_deadline(&r->budget, deadline_ms);
+        if (deadline_ms >= 0)
+                r->budget.clock_at = r->items + EX_BUDGET_CLOCK_EVERY;
+        else
+                r->budget.clock_at = UINT64_MAX;
+        r->items_stop = r->budget.clock_at < r->lim.max_items
+                                ? r->budget.clock_at
+                                : r->lim.max_items;
 }
 
 void ex_reader_use_fds(struct ex_reader *r, const struct ex_fds *fds)
@@ -436,6 +455,11 @@ int ex_read(struct ex_reader *r, struct ex_item *out)
                 return -EBADMSG;
         if (r->items >= r->lim.max_items)
                 return -E2BIG;
+        if (r->items >= r->budget.clock_at) {
+                if ((rc = ex_budget_clock(&r->budget)) < 0)
+                        return rc;
+                ex_reader_set_deadline(r, r->budget.deadline_ms);
+        }
         tag = *p++;
         *out = (struct ex_item){.tag = tag};
 
@@ -698,6 +722,10 @@ int ex_read(struct ex_reader *r, struct ex_item *out)
                 return -EBADMSG;
         }
 
+        /* What the receiver will build for it, before it does. */
+        if (r->budget.on &&
+            (rc = ex_budget_charge(&r->budget, ex_item_cost(out))) < 0)
+                return rc;
         /* Commit only after the item is whole, so errors leave r as it was. */
         r->p = p;
         r->items += 1 + extra_items;

@@ -15,6 +15,8 @@
  *   -E2BIG    a count, length or total over its limit
  *   -ELOOP    nesting deeper than the limit
  *   -EPERM    a tag the reader was told not to accept (e.g. pickle)
+ *   -EDQUOT   over the decode budget's memory or hash collisions, and
+ *   -ETIMEDOUT past its deadline (budget.h; r->budget.over says which)
  *   -EMSGSIZE / -ENOMEM from the output buffer while encoding
  */
 #ifndef EXTRADITE_CODEC_H
@@ -25,6 +27,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "budget.h"
 #include "buf.h"
 
 enum ex_tag {
@@ -153,6 +156,12 @@ struct ex_limits {
         uint64_t max_items;         /* items in one value, all levels */
         bool allow_pickle;          /* accept EX_TAG_PICKLE */
         uint64_t max_oob_bytes;     /* out-of-band bytes in one value */
+        /* The decode budget (budget.h), 0: no cap. What the receiver
+         * builds for one value, estimated, arena and memfd bytes counted
+         * each time they are named; and the pairs of equal hashes among a
+         * dict's keys or a set's items, summed over the value. */
+        uint64_t max_reply_memory;
+        uint64_t max_reply_collisions;
 };
 
 #define EX_DEPTH_HARD_MAX 256u
@@ -211,6 +220,9 @@ struct ex_reader {
         uint32_t nfds;
         uint64_t fds_used; /* bit i: fd i was named */
         uint64_t oob_bytes;
+        struct ex_budget budget;
+        /* ex_read_int_inline stops here: max_items or the next clock read */
+        uint64_t items_stop;
         /* items still owed to each open container, outermost first */
         uint64_t owed[EX_DEPTH_HARD_MAX];
 };
@@ -221,6 +233,10 @@ void ex_reader_init(struct ex_reader *r, const void *p, size_t n,
  * below fds->n, each index exactly once; ex_reader_finish() fails when an
  * fd was left unnamed. */
 void ex_reader_use_fds(struct ex_reader *r, const struct ex_fds *fds);
+/* Fail decoding with -ETIMEDOUT once the clock (ex_now_ms) passes
+ * deadline_ms (-1: never, the default); read every EX_BUDGET_CLOCK_EVERY
+ * items. */
+void ex_reader_set_deadline(struct ex_reader *r, int64_t deadline_ms);
 /* Read the next item of the current value. -EBADMSG when the value is
  * already complete (read past its end) or on malformed input. */
 int ex_read(struct ex_reader *r, struct ex_item *out);
@@ -241,8 +257,10 @@ static inline int ex_read_int_inline(struct ex_reader *r, int64_t *v)
         const uint8_t *p = r->p;
         size_t left = (size_t)(r->end - p);
 
+        /* items_stop: max_items, or the budget's next look at the clock,
+         * which ex_read takes; mem_left is UINT64_MAX without a budget. */
         if (left < 2 || r->depth == 0 || r->owed[r->depth - 1] < 2 ||
-            r->items >= r->lim.max_items)
+            r->items >= r->items_stop || r->budget.mem_left < EX_COST_INT)
                 return 0;
         switch (p[0]) {
         case EX_TAG_INT8:
@@ -266,6 +284,7 @@ static inline int ex_read_int_inline(struct ex_reader *r, int64_t *v)
                 return 0;
         }
         r->items++;
+        r->budget.mem_left -= EX_COST_INT;
         r->owed[r->depth - 1]--; /* stays >= 1: the container goes on */
         return 1;
 }

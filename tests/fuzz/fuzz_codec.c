@@ -40,6 +40,11 @@ static struct ex_limits limits_for(uint8_t sel)
                 lim.max_items = 48;
                 lim.max_oob_bytes = 1000;
         }
+        /* A decode budget (budget.h) on a quarter of the inputs. */
+        if ((sel & 0x30) == 0x30) {
+                lim.max_reply_memory = 4000;
+                lim.max_reply_collisions = 1;
+        }
         lim.allow_pickle = sel & 0x80;
         return lim;
 }
@@ -270,6 +275,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const uint8_t *p, *end;
         size_t n;
         int walked, validated;
+        uint64_t spent = 0;
 
         if (size < 1)
                 return 0;
@@ -295,6 +301,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 CHECK(r.depth <= lim.max_depth);
                 CHECK(r.items <= lim.max_items);
                 CHECK(r.p >= p && r.p <= end);
+                /* Never more charged than the cap allows. */
+                spent += ex_item_cost(&it);
+                CHECK(!lim.max_reply_memory || spent <= lim.max_reply_memory);
+                CHECK(!r.budget.on || r.budget.mem_left ==
+                                              lim.max_reply_memory - spent);
                 check_and_encode(&it, wire_tag, &lim, p, end, &out);
         } while (r.depth);
         if (walked == 0)
