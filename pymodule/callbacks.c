@@ -48,7 +48,7 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
         PyObject *req, *res = NULL;
         int r, as_handle = 0;
 
-        req = ex_session_decode(s, in, s->st->RemoteObjectType);
+        req = ex_session_decode(s, in, s->st->RemoteObjectType, deadline_ms);
         if (!req && PyErr_ExceptionMatches(s->st->ProtocolError)) {
                 PyErr_Clear();
                 return -EBADMSG; /* undecodable: the child is not trusted */

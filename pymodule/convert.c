@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "reply_budget.h"
 #include "stdvalues.h"
 
 PyObject *ex_raise_codec_error(ex_state *st, int err)
@@ -428,24 +429,6 @@ int ex_encode_call_args(ex_state *st, const struct ex_codec_hooks *h,
         return 0;
 }
 
-/* A dict key or set item Python cannot hash (a list, a dict): the peer
- * built a value no real one holds. Its TypeError becomes ProtocolError
- * (chained); an error of ours (a remote hash that failed) stays. */
-static void unhashable(ex_state *st, const char *what)
-{
-        PyObject *cause;
-
-        if (!PyErr_Occurred() || PyErr_ExceptionMatches(st->Error) ||
-            !PyErr_ExceptionMatches(PyExc_TypeError))
-                return;
-        cause = PyErr_GetRaisedException();
-        PyErr_Format(st->ProtocolError, "extradite: peer sent an unhashable %s",
-                     what);
-        PyObject *exc = PyErr_GetRaisedException();
-        PyException_SetCause(exc, cause);
-        PyErr_SetRaisedException(exc);
-}
-
 /* `n` ints of `width` bytes at p into items[0..n). */
 static inline __attribute__((always_inline)) int
 fill_ints(PyObject **items, const uint8_t *p, uint32_t n, unsigned width)
@@ -536,12 +519,14 @@ static PyObject *decode_container(ex_state *st, const struct ex_codec_hooks *h,
                 }
                 return c;
         case EX_TAG_DICT:
+                if (r->budget.on && n >= 2)
+                        return ex_decode_hashed(st, h, r, it);
                 c = PyDict_New();
                 for (uint32_t i = 0; c && i < n; i++) {
                         k = ex_decode(st, h, r);
                         v = k ? ex_decode(st, h, r) : NULL;
                         if (!v || PyDict_SetItem(c, k, v) < 0) {
-                                unhashable(st, "dict key");
+                                ex_raise_unhashable(st, "dict key");
                                 Py_CLEAR(c);
                         }
                         Py_XDECREF(k);
@@ -549,12 +534,14 @@ static PyObject *decode_container(ex_state *st, const struct ex_codec_hooks *h,
                 }
                 return c;
         default: /* set, frozenset */
+                if (r->budget.on && n >= 2)
+                        return ex_decode_hashed(st, h, r, it);
                 c = it->tag == EX_TAG_SET ? PySet_New(NULL)
                                           : PyFrozenSet_New(NULL);
                 for (uint32_t i = 0; c && i < n; i++) {
                         v = ex_decode(st, h, r);
                         if (!v || PySet_Add(c, v) < 0) {
-                                unhashable(st, "set item");
+                                ex_raise_unhashable(st, "set item");
                                 Py_CLEAR(c);
                         }
                         Py_XDECREF(v);
@@ -591,7 +578,9 @@ PyObject *ex_decode(ex_state *st, const struct ex_codec_hooks *h,
         int rc = ex_read(r, &it);
 
         if (rc < 0)
-                return ex_raise_codec_error(st, rc);
+                return rc == -EDQUOT || rc == -ETIMEDOUT
+                               ? ex_raise_over_budget(st, r, rc)
+                               : ex_raise_codec_error(st, rc);
         switch (it.tag) {
         case EX_TAG_NONE:
                 Py_RETURN_NONE;
@@ -613,9 +602,7 @@ PyObject *ex_decode(ex_state *st, const struct ex_codec_hooks *h,
         case EX_TAG_COMPLEX:
                 return PyComplex_FromDoubles(it.v.c.real, it.v.c.imag);
         case EX_TAG_STR:
-                /* The reader already checked strict UTF-8. */
-                return PyUnicode_DecodeUTF8((const char *)it.v.s.p, it.v.s.n,
-                                            "strict");
+                return ex_decode_str(st, r, &it);
         case EX_TAG_BYTES:
                 return PyBytes_FromStringAndSize((const char *)it.v.s.p,
                                                  it.v.s.n);
@@ -676,12 +663,20 @@ PyObject *ex_decode_all(ex_state *st, const struct ex_codec_hooks *h,
 PyObject *ex_decode_buf(ex_state *st, const struct ex_codec_hooks *h,
                         struct ex_buf *b, const struct ex_limits *lim)
 {
+        return ex_decode_buf_until(st, h, b, lim, -1);
+}
+
+PyObject *ex_decode_buf_until(ex_state *st, const struct ex_codec_hooks *h,
+                              struct ex_buf *b, const struct ex_limits *lim,
+                              int64_t deadline_ms)
+{
         struct ex_reader r;
         PyObject *v;
         int rc;
 
         ex_reader_init(&r, b->data, b->len, lim);
         ex_reader_use_fds(&r, &b->fds);
+        ex_reader_set_deadline(&r, deadline_ms);
         v = ex_decode(st, h, &r);
         if (v && (rc = ex_reader_finish(&r)) < 0) {
                 Py_CLEAR(v);

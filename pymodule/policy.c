@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "seccomp_filter.h"
 
 static const struct {
@@ -179,6 +180,29 @@ static int limit(PyObject *d, const char *key, uint64_t *out)
                 return -1;
         }
         *out = x;
+        return 0;
+}
+
+/* limits.<key> when the profile has it (else *out is left alone). */
+static int optional_limit(PyObject *d, const char *key, uint64_t *out)
+{
+        PyObject *sec = d ? PyDict_GetItemString(d, "limits") : NULL;
+
+        if (!sec || !PyDict_Check(sec) || !PyDict_GetItemString(sec, key))
+                return 0;
+        return limit(d, key, out);
+}
+
+int ex_policy_reply_budget(PyObject *d, uint64_t *memory,
+                           uint64_t *collisions)
+{
+        *memory = EX_REPLY_MEMORY_DEFAULT;
+        *collisions = EX_REPLY_COLLISIONS_DEFAULT;
+        if (d && !PyDict_Check(d))
+                return 0;
+        if (optional_limit(d, "max_reply_memory", memory) < 0 ||
+            optional_limit(d, "max_reply_hash_collisions", collisions) < 0)
+                return -1;
         return 0;
 }
 

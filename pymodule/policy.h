@@ -12,7 +12,8 @@
  *    "namespaces": {"enabled": [str], "required": bool},
  *    "capabilities": {"drop": bool},
  *    "limits": {"address_space": int, "open_files": int,
- *               "cpu_seconds": int, "file_size": int, "processes": int},
+ *               "cpu_seconds": int, "file_size": int, "processes": int,
+ *               "max_reply_memory": int, "max_reply_hash_collisions": int},
  *    "transport": {"child_pickle": bool}}
  *
  * Here the names are checked (groups, syscalls, namespaces), the sizes are
@@ -31,6 +32,13 @@
 /* Fill *p from the dict; paths point into `d`'s strings, so `d` must
  * outlive *p. 0, or -1 with ValueError/TypeError naming the key. */
 int ex_policy_from_dict(PyObject *d, struct ex_policy *p);
+
+/* The parent's decode budget for what the child sends (protocol/budget.h)
+ * from the profile dict's limits.max_reply_memory and
+ * limits.max_reply_hash_collisions (0: no cap); a dict without them, or
+ * none, gives the defaults. 0, or -1 with ValueError naming the key. */
+int ex_policy_reply_budget(PyObject *d, uint64_t *memory,
+                           uint64_t *collisions);
 
 /* The dict sandbox_report() shows for what the child applied. */
 PyObject *ex_report_to_dict(const struct ex_sandbox_report *r,

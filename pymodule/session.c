@@ -613,13 +613,14 @@ int ex_session_encode_other(void *session, PyObject *o, struct ex_buf *b)
 }
 
 PyObject *ex_session_decode(ex_session *s, struct ex_buf *in,
-                            PyTypeObject *handle_type)
+                            PyTypeObject *handle_type, int64_t deadline_ms)
 {
         struct decode_ctx ctx = {s, handle_type};
         struct ex_codec_hooks hooks = {.ctx = &ctx,
                                        .decode_handle = parent_decode_handle};
 
-        return ex_decode_buf(s->st, &hooks, in, &s->limits);
+        return ex_decode_buf_until(s->st, &hooks, in, &s->limits,
+                                   deadline_ms);
 }
 
 void ex_session_forget(ex_session *s, ex_remote *p)
@@ -855,9 +856,10 @@ int ex_session_check_open(ex_session *s)
 /* ---- requests --------------------------------------------------------- */
 
 static PyObject *finish_reply(ex_session *s, const struct ex_frame_header *h,
-                              struct ex_buf *in, PyTypeObject *handle_type)
+                              struct ex_buf *in, PyTypeObject *handle_type,
+                              int64_t deadline)
 {
-        PyObject *v = ex_session_decode(s, in, handle_type);
+        PyObject *v = ex_session_decode(s, in, handle_type, deadline);
 
         if (!v) {
                 /* A child that sends undecodable values is not trusted
@@ -1178,7 +1180,8 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
                            (rh.request_id == id ||
                             (rh.request_id == 0 && rh.kind == EX_MSG_ERROR))) {
                         s->booting = 0;
-                        res = finish_reply(s, &rh, &in, handle_type);
+                        res = finish_reply(s, &rh, &in, handle_type,
+                                           deadline);
                         /* A bootstrap failure ends the session. */
                         if (rh.request_id == 0 &&
                             s->state == EX_SESSION_OPEN) {
@@ -1519,6 +1522,13 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         /* Unpickling runs code: only an unconfined child may send pickles
          * (the profile check makes sure of it). */
         s->limits.allow_pickle = child_pickle;
+        /* What decoding a reply may cost us (protocol/budget.h). */
+        if (ex_policy_reply_budget(options ? PyDict_GetItemString(options,
+                                                                  "sandbox")
+                                           : NULL,
+                                   &s->limits.max_reply_memory,
+                                   &s->limits.max_reply_collisions) < 0)
+                goto fail;
         s->start_timeout_ms = (int64_t)(start_timeout * 1000.0);
         s->call_timeout_ms =
                 call_timeout_s > 0 ? (int64_t)(call_timeout_s * 1000.0) : -1;

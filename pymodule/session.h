@@ -152,9 +152,11 @@ int ex_session_export(ex_session *s, PyObject *o, struct ex_buf *b);
 int ex_session_encode_other(void *session, PyObject *o, struct ex_buf *b);
 
 /* Decode the frame in `in`; handles become proxies of handle_type (NULL:
- * raw ids), back-references the parent's own objects. */
+ * raw ids), back-references the parent's own objects. Under the session's
+ * decode budget (the profile's limits.max_reply_*) and the call's
+ * deadline_ms (-1: none): ProtocolError once over either. */
 PyObject *ex_session_decode(ex_session *s, struct ex_buf *in,
-                            PyTypeObject *handle_type);
+                            PyTypeObject *handle_type, int64_t deadline_ms);
 
 /* Serve one request the child made while we wait on it (a callback), on
  * the waiting thread whose call it belongs to: run it, send the reply. 0,

@@ -34,6 +34,10 @@ _SCHEMA = {
         "cpu_seconds": int,
         "file_size": int,
         "processes": int,
+        # The parent's decode budget for each value the child sends
+        # (docs/reply-budget.md); 0: no cap.
+        "max_reply_memory": int,
+        "max_reply_hash_collisions": int,
     },
     "transport": {"child_pickle": bool},
 }
