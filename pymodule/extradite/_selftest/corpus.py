@@ -267,6 +267,27 @@ def _inherited():
     ]
 
 
+def _budget():
+    """Replies whose few bytes would cost the parent far more (issue 13):
+    refused, with the child killed, by the parent's decode budget
+    (docs/reply-budget.md). Each writes a forged reply to the call it
+    serves, whose id the runner puts in ctx."""
+    def refused(p):
+        return REFUSE
+
+    def rid(*rest):
+        return lambda ctx: (ctx["request_id"], *rest)
+
+    return [
+        Attempt("budget/hash_flood", "reply a set of 30,000 ints with one hash",
+                "budget:ReplyBomber", "hash_flood", rid("set", 30000), refused),
+        Attempt("budget/amplification", "reply 16 MiB of packed int16s (~320 MB built)",
+                "budget:ReplyBomber", "amplification", rid(1, 8_000_000), refused),
+        Attempt("budget/arena_refs", "reply one 8 MiB arena region named 40 times",
+                "budget:ReplyBomber", "arena_refs", rid(40), refused),
+    ]
+
+
 def _package():
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -280,4 +301,5 @@ def _unlink(path):
 
 def attempts():
     """Every attempt, in the order the table prints them."""
-    return [*_kernel(), *_files(), *_network(), *_processes(), *_bypass(), *_inherited()]
+    return [*_kernel(), *_files(), *_network(), *_processes(), *_bypass(), *_inherited(),
+            *_budget()]

@@ -120,7 +120,10 @@ class Run:
         if expected == corpus.ALLOW and not attempt.safe:
             return Result(attempt, expected, "not run", "the profile allows it; not harmless")
         try:
-            obj = self._class(attempt.target)()
+            cls = self._class(attempt.target)
+            obj = cls()
+            # the id of the call below: forged replies (corpus._budget) need it
+            self.ctx["request_id"] = cls.__extradite_session__.requests + 1
             result = getattr(obj, attempt.method)(*attempt.args(self.ctx))
         except extradite.ExtraditeSandboxViolation as e:
             self._drop(attempt.target)
@@ -136,6 +139,15 @@ class Run:
                 name = f" ({os.strerror(code)})" if code else ""
                 return Result(attempt, expected, corpus.REFUSE, f"{e.remote_type_name}{name}")
             return Result(attempt, expected, "error", f"{e.remote_type_name}: {e.remote_message}")
+        except extradite.ExtraditeProtocolError as e:
+            self._drop(attempt.target)
+            text = str(e).removeprefix("extradite: ")
+            if text.startswith("reply budget exceeded"):
+                # the decode budget refused the reply and killed the child
+                over = next((k for k in ("max_reply_memory", "max_reply_hash_collisions")
+                             if f"limits.{k}" in text), "call deadline")
+                return Result(attempt, expected, corpus.REFUSE, f"killed: over {over}")
+            return Result(attempt, expected, "error", text[:60])
         except extradite.ExtraditeError as e:
             self._drop(attempt.target)
             return Result(attempt, expected, "error", str(e).removeprefix("extradite: ")[:60])
