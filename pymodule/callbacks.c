@@ -49,10 +49,11 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
         int r, as_handle = 0;
 
         req = ex_session_decode(s, in, s->st->RemoteObjectType, deadline_ms);
-        if (!req && PyErr_ExceptionMatches(s->st->ProtocolError)) {
-                PyErr_Clear();
-                return -EBADMSG; /* undecodable: the child is not trusted */
-        }
+        /* Undecodable: the child is not trusted. The error stays set for
+         * session_die to raise (it says what was wrong, e.g. which part
+         * of the decode budget ran out). */
+        if (!req && PyErr_ExceptionMatches(s->st->ProtocolError))
+                return -EBADMSG;
         if (req && (!PyTuple_Check(req) || PyTuple_GET_SIZE(req) == 0))
                 PyErr_SetString(s->st->ProtocolError,
                                 "extradite: malformed request from the child");

@@ -781,6 +781,11 @@ static PyObject *session_die(ex_session *s, int err, PyObject *exc)
 
         if (err == -EPIPE || err == -ECHILD || err == -ECONNRESET)
                 grace = 1000; /* it is exiting by itself: let it finish */
+        /* A request from the child we could not decode: its ProtocolError
+         * says why better than "malformed" (callbacks.c). */
+        if (!exc && err == -EBADMSG &&
+            PyErr_ExceptionMatches(s->st->ProtocolError))
+                exc = PyErr_GetRaisedException();
         s->state = EX_SESSION_DEAD;
         shut_down(s, grace);
         if (err == -ETIMEDOUT) {

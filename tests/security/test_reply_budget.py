@@ -75,6 +75,13 @@ def test_hash_flood_refused_before_call_timeout(spawn, kind):
     parent_still_works(spawn)
 
 
+def test_hash_flood_in_a_callbacks_arguments(spawn):
+    # what the child asks of us is decoded under the same budget
+    cls = spawn(TARGET, call_timeout=1.0)
+    refused(cls, "hash_flood_callback", limit="limits.max_reply_hash_collisions")
+    parent_still_works(spawn)
+
+
 def test_packed_ints_refused_before_they_are_built(spawn):
     # 3 packed lists of 4M int16s: 24 MiB on the wire, ~480 MB of int
     # objects; the second list would pass 256 MiB

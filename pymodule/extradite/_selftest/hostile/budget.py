@@ -12,7 +12,8 @@ from .channel import ChannelAttacker
 
 # protocol/frame.h: length, kind, op, flags, request_id, chain_id
 HEADER = struct.Struct("<IBBHII")
-REPLY = 3
+CALL, REPLY = 2, 3
+OP_CALL = 3
 F_ARENA = 0x0001
 # protocol/codec.h
 T_BIGINT, T_LIST, T_TUPLE, T_DICT, T_SET = 0x05, 0x10, 0x11, 0x12, 0x13
@@ -83,6 +84,13 @@ class ReplyBomber(Base):
 
     def slow_values(self, request_id, n=1_500_000, then="sleep"):
         return self._send(slow_values_payload(n), request_id, then=then)
+
+    def hash_flood_callback(self, request_id, n=30000, then="sleep"):
+        """The same flood as the arguments of a callback: a request of ours,
+        in the chain of the parent's call, decoded by the same path."""
+        payload = bytes([T_TUPLE]) + struct.pack("<I", 1) + hash_flood_payload("set", n)
+        frame = HEADER.pack(len(payload), CALL, OP_CALL, 0, 1, request_id) + payload
+        return ChannelAttacker().write_raw(frame, then)
 
     # Legitimate values near the hazards, built and returned normally.
     def equal_hash_neighbours(self):
