@@ -17,6 +17,7 @@ void ex_budget_init(struct ex_budget *b, uint64_t max_memory,
                 .probes_left = max_collisions ? max_collisions : UINT64_MAX,
                 .probes_max = max_collisions,
                 .deadline_ms = -1,
+                .timeout_ms = -1,
                 .clock_at = UINT64_MAX, /* no deadline: never */
         };
 }

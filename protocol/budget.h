@@ -50,6 +50,7 @@ struct ex_budget {
         uint64_t probes_left; /* UINT64_MAX: no cap */
         uint64_t probes_max;  /* 0: no cap */
         int64_t deadline_ms;  /* ex_now_ms() clock; -1: none */
+        int64_t timeout_ms;   /* what set the deadline, for messages; -1 */
         uint64_t clock_at;    /* the reader's item count of the next read */
         uint8_t over;         /* enum ex_budget_over: what ran out first */
 };

@@ -663,12 +663,12 @@ PyObject *ex_decode_all(ex_state *st, const struct ex_codec_hooks *h,
 PyObject *ex_decode_buf(ex_state *st, const struct ex_codec_hooks *h,
                         struct ex_buf *b, const struct ex_limits *lim)
 {
-        return ex_decode_buf_until(st, h, b, lim, -1);
+        return ex_decode_buf_until(st, h, b, lim, -1, -1);
 }
 
 PyObject *ex_decode_buf_until(ex_state *st, const struct ex_codec_hooks *h,
                               struct ex_buf *b, const struct ex_limits *lim,
-                              int64_t deadline_ms)
+                              int64_t deadline_ms, int64_t timeout_ms)
 {
         struct ex_reader r;
         PyObject *v;
@@ -677,6 +677,7 @@ PyObject *ex_decode_buf_until(ex_state *st, const struct ex_codec_hooks *h,
         ex_reader_init(&r, b->data, b->len, lim);
         ex_reader_use_fds(&r, &b->fds);
         ex_reader_set_deadline(&r, deadline_ms);
+        r.budget.timeout_ms = timeout_ms;
         v = ex_decode(st, h, &r);
         if (v && (rc = ex_reader_finish(&r)) < 0) {
                 Py_CLEAR(v);

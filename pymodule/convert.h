@@ -62,11 +62,12 @@ PyObject *ex_decode_all(ex_state *st, const struct ex_codec_hooks *h,
 PyObject *ex_decode_buf(ex_state *st, const struct ex_codec_hooks *h,
                         struct ex_buf *b, const struct ex_limits *lim);
 /* The same, giving up with ProtocolError ("reply budget exceeded") once
- * the clock passes deadline_ms (-1: never); lim's max_reply_* caps set the
- * rest of the decode budget (protocol/budget.h). */
+ * the clock passes deadline_ms (-1: never), which a timeout of timeout_ms
+ * set (named in the message); lim's max_reply_* caps set the rest of the
+ * decode budget (protocol/budget.h). */
 PyObject *ex_decode_buf_until(ex_state *st, const struct ex_codec_hooks *h,
                               struct ex_buf *b, const struct ex_limits *lim,
-                              int64_t deadline_ms);
+                              int64_t deadline_ms, int64_t timeout_ms);
 
 /* Raise ProtocolError describing a codec error code; returns NULL. */
 PyObject *ex_raise_codec_error(ex_state *st, int err);

@@ -16,12 +16,14 @@ PyObject *ex_raise_over_budget(ex_state *st, const struct ex_reader *r,
         const struct ex_budget *b = &r->budget;
 
         if (err == -ETIMEDOUT || b->over == EX_OVER_DEADLINE)
-                PyErr_SetString(
+                PyErr_Format(
                         st->ProtocolError,
                         "extradite: reply budget exceeded: decoding a value "
-                        "from the child ran past the call's deadline; the "
-                        "child is not trusted further. Raise call_timeout "
-                        "if the value is legitimate.");
+                        "from the child ran past the call's deadline "
+                        "(call_timeout %lld ms); the child is not trusted "
+                        "further. Raise call_timeout if the value is "
+                        "legitimate.",
+                        (long long)b->timeout_ms);
         else if (b->over == EX_OVER_COLLISIONS)
                 PyErr_Format(
                         st->ProtocolError,
@@ -37,13 +39,16 @@ PyObject *ex_raise_over_budget(ex_state *st, const struct ex_reader *r,
                 PyErr_Format(
                         st->ProtocolError,
                         "extradite: reply budget exceeded: a value from the "
-                        "child would take more than %llu MiB of this "
+                        "child would take more than %llu %s of this "
                         "process's memory (estimated while decoding, arena "
                         "and out-of-band bytes counted each time they are "
                         "named); the child is not trusted further. Raise "
                         "the sandbox profile's limits.max_reply_memory if "
                         "the value is legitimate.",
-                        (unsigned long long)(b->mem_max >> 20));
+                        (unsigned long long)(b->mem_max % (1u << 20)
+                                                     ? b->mem_max
+                                                     : b->mem_max >> 20),
+                        b->mem_max % (1u << 20) ? "bytes" : "MiB");
         else
                 ex_raise_codec_error(st, err);
         return NULL;

@@ -620,7 +620,7 @@ PyObject *ex_session_decode(ex_session *s, struct ex_buf *in,
                                        .decode_handle = parent_decode_handle};
 
         return ex_decode_buf_until(s->st, &hooks, in, &s->limits,
-                                   deadline_ms);
+                                   deadline_ms, s->call_timeout_ms);
 }
 
 void ex_session_forget(ex_session *s, ex_remote *p)
