@@ -46,9 +46,12 @@ enum {
         BLOB = 56,          /* str 49, bytes 33, bytearray 57, + n */
         SEQ = 56,           /* list 56, tuple 40, + 8 a slot */
         DICT = 232,         /* an empty dict and its first table */
-        DICT_PAIR = 48,     /* 36-52 a pair at every size measured */
+        /* A dict's or set's table, and the decoder's scratch arrays while
+         * it is filled (reply_budget.c: two pointers a pair, one an item;
+         * the hashes are freed before the table grows). */
+        DICT_PAIR = 64,     /* 36-52 a pair at every size measured, + 16 */
         SET = 216,          /* a set and its first table */
-        SET_ITEM = 64,      /* 33-84 an item past the first table */
+        SET_ITEM = 72,      /* 33-84 an item past the first table, + 8 */
         INT_BIG = 40,       /* 3 digits: above 2**60 */
         FLOAT = 24,
         COMPLEX = 32,

@@ -110,6 +110,16 @@ PyObject *ex_decode_str(ex_state *st, struct ex_reader *r,
  * second pass over cached str hashes and cheap int ones. The clock is read
  * as we go, for keys whose hash is a call into the child (proxies). */
 #define HASHED_ON_STACK 16
+
+/* Read the clock after this key? Every 64th, and after each whose hash or
+ * equality may be a call into the child (a proxy, a tuple holding one),
+ * which can take up to a call_timeout of its own. */
+static bool clock_due(PyObject *key, size_t i)
+{
+        return (i & 63) == 63 ||
+               !(PyLong_CheckExact(key) || PyUnicode_CheckExact(key) ||
+                 PyFloat_CheckExact(key) || PyBytes_CheckExact(key));
+}
 PyObject *ex_decode_hashed(ex_state *st, const struct ex_codec_hooks *h,
                                struct ex_reader *r, const struct ex_item *it)
 {
@@ -139,11 +149,17 @@ PyObject *ex_decode_hashed(ex_state *st, const struct ex_codec_hooks *h,
                         goto out;
                 }
                 hashes[i] = (uint64_t)hv;
-                if ((i & 63) == 63 && (rc = ex_budget_clock(&r->budget)) < 0)
+                if (clock_due(objs[i * per], i) &&
+                    (rc = ex_budget_clock(&r->budget)) < 0)
                         goto over;
         }
         if ((rc = ex_budget_collisions(&r->budget, hashes, n)) < 0)
                 goto over;
+        /* Not needed while the table grows. */
+        if (hashes != stack_hashes) {
+                PyMem_Free(hashes);
+                hashes = stack_hashes;
+        }
         c = is_dict ? PyDict_New()
             : it->tag == EX_TAG_SET ? PySet_New(NULL)
                                     : PyFrozenSet_New(NULL);
@@ -152,7 +168,7 @@ PyObject *ex_decode_hashed(ex_state *st, const struct ex_codec_hooks *h,
                              : PySet_Add(c, objs[i])) < 0) {
                         ex_raise_unhashable(st, is_dict ? "dict key" : "set item");
                         Py_CLEAR(c);
-                } else if ((i & 1023) == 1023 &&
+                } else if (clock_due(objs[i * per], i) &&
                            (rc = ex_budget_clock(&r->budget)) < 0) {
                         Py_CLEAR(c);
                         goto over;

@@ -115,6 +115,21 @@ def test_slow_reply_stops_at_the_call_deadline(spawn):
     parent_still_works(spawn)
 
 
+def test_slow_remote_hashes_stop_at_the_call_deadline(spawn):
+    # a set of 20 proxies whose hash is a call into the child that takes
+    # 0.3 s: building it takes 6 s, well past call_timeout=1
+    cls = spawn(TARGET, call_timeout=1.0)
+    bomber = cls()
+    pid = child_pid(cls)
+    start = time.monotonic()
+    with pytest.raises(extradite.ExtraditeProtocolError) as info:
+        bomber.slow_hash_set(20, 0.3)
+    assert time.monotonic() - start < PROMPT
+    assert "call_timeout 1000 ms" in str(info.value)
+    assert_dead(cls, pid)
+    parent_still_works(spawn)
+
+
 def test_legitimate_values_near_the_hazards(spawn):
     bomber = spawn(TARGET, call_timeout=30.0)()
     pair, merged, mixed = bomber.equal_hash_neighbours()

@@ -6,6 +6,7 @@ real child could not build the colliding set without paying the quadratic
 cost itself."""
 
 import struct
+import time
 
 from ._common import Base
 from .channel import ChannelAttacker
@@ -67,6 +68,17 @@ def reply_frame(payload, request_id, flags=0):
     return HEADER.pack(len(payload), REPLY, 0, flags, request_id, 0) + payload
 
 
+class SlowHash:
+    """Hashes slowly once `delay` is set: a set of these comes back to the
+    parent as a set of proxies, each hashed by a call into this child."""
+
+    delay = 0.0
+
+    def __hash__(self):
+        time.sleep(SlowHash.delay)
+        return id(self) >> 4
+
+
 class ReplyBomber(Base):
     """Builds each forged reply here, in the child, and writes it."""
 
@@ -91,6 +103,11 @@ class ReplyBomber(Base):
         payload = bytes([T_TUPLE]) + struct.pack("<I", 1) + hash_flood_payload("set", n)
         frame = HEADER.pack(len(payload), CALL, OP_CALL, 0, 1, request_id) + payload
         return ChannelAttacker().write_raw(frame, then)
+
+    def slow_hash_set(self, n=20, delay=0.3):
+        items = {SlowHash() for _ in range(n)}
+        SlowHash.delay = delay
+        return items
 
     # Legitimate values near the hazards, built and returned normally.
     def equal_hash_neighbours(self):
