@@ -280,11 +280,11 @@ def _budget():
 
     return [
         Attempt("budget/hash_flood", "reply a set of 30,000 ints with one hash",
-                "budget:ReplyBomber", "hash_flood", rid("set", 30000), refused),
+                "budget:HashFlooder", "hash_flood", rid("set", 30000), refused),
         Attempt("budget/amplification", "reply 16 MiB of packed int16s (~320 MB built)",
-                "budget:ReplyBomber", "amplification", rid(1, 8_000_000), refused),
+                "budget:Amplifier", "amplification", rid(1, 8_000_000), refused),
         Attempt("budget/arena_refs", "reply one 8 MiB arena region named 40 times",
-                "budget:ReplyBomber", "arena_refs", rid(40), refused),
+                "budget:ArenaNamer", "arena_refs", rid(40), refused),
     ]
 
 

@@ -116,3 +116,17 @@ class ReplyBomber(Base):
 
     def many_ints(self, n):
         return set(range(n)), {i: i for i in range(n)}, list(range(n))
+
+
+# One class (so one child) per selftest attempt: a forged reply that got
+# through leaves its child asleep, which must not stall the next attempt.
+class HashFlooder(ReplyBomber):
+    pass
+
+
+class Amplifier(ReplyBomber):
+    pass
+
+
+class ArenaNamer(ReplyBomber):
+    pass
