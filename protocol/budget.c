@@ -188,37 +188,43 @@ static void insertion_sort(uint64_t *v, size_t n)
         }
 }
 
-/* LSD radix sort, a byte a pass, skipping bytes all keys share: n log n
- * comparisons through qsort cost more than the inserts they guard. */
+/* LSD radix sort, a byte a pass, skipping the bytes all keys share (ints
+ * 0..999 differ in two): qsort's n log n calls cost more than the inserts
+ * they guard. One pass counts all eight bytes. */
 static int radix_sort(uint64_t *v, size_t n)
 {
-        uint64_t *tmp = malloc(n * sizeof(*v)), *src = v, *dst = tmp;
-        size_t count[256];
+        uint64_t *tmp = malloc(n * sizeof(*v)), *src = v, *dst = tmp, *t;
+        size_t (*count)[256] = calloc(8, sizeof(*count));
 
-        if (!tmp)
+        if (!tmp || !count) {
+                free(tmp);
+                free(count);
                 return -ENOMEM;
-        for (unsigned shift = 0; shift < 64; shift += 8) {
-                size_t pos = 0;
+        }
+        for (size_t i = 0; i < n; i++)
+                for (unsigned b = 0; b < 8; b++)
+                        count[b][(v[i] >> (8 * b)) & 0xFF]++;
+        for (unsigned b = 0; b < 8; b++) {
+                size_t pos = 0, *c = count[b];
 
-                memset(count, 0, sizeof(count));
-                for (size_t i = 0; i < n; i++)
-                        count[(src[i] >> shift) & 0xFF]++;
-                if (count[(src[0] >> shift) & 0xFF] == n)
+                if (c[(v[0] >> (8 * b)) & 0xFF] == n)
                         continue; /* every key has this byte */
                 for (unsigned d = 0; d < 256; d++) {
-                        size_t c = count[d];
-                        count[d] = pos;
-                        pos += c;
+                        size_t k = c[d];
+
+                        c[d] = pos;
+                        pos += k;
                 }
                 for (size_t i = 0; i < n; i++)
-                        dst[count[(src[i] >> shift) & 0xFF]++] = src[i];
-                uint64_t *t = src;
+                        dst[c[(src[i] >> (8 * b)) & 0xFF]++] = src[i];
+                t = src;
                 src = dst;
                 dst = t;
         }
         if (src != v)
                 memcpy(v, src, n * sizeof(*v));
         free(tmp);
+        free(count);
         return 0;
 }
 

@@ -102,13 +102,16 @@ PyObject *ex_decode_str(ex_state *st, struct ex_reader *r,
         return o;
 }
 
-/* A dict or set under a decode budget. Its keys are decoded and hashed
- * first, and the pairs of equal full hashes among them charged to the
- * budget (protocol/budget.h), so that a flood of colliding keys is refused
- * before the inserts that would each compare with all the others. The
- * hashes are computed again by the inserts (no public API takes them): a
- * second pass over cached str hashes and cheap int ones. The clock is read
- * as we go, for keys whose hash is a call into the child (proxies). */
+/* A dict or set under a decode budget. Keys whose hashes the child
+ * cannot predict — str and bytes, hashed with a per-process random key —
+ * are inserted as they are decoded, as without a budget. From the first
+ * other key on, the rest is decoded and hashed first, and the pairs of
+ * equal full hashes among those keys charged to the budget
+ * (protocol/budget.h), so that a flood of colliding ints (or tuples,
+ * floats, proxies) is refused before the inserts that would each compare
+ * with all the others. The inserts hash again (no public API takes a
+ * known hash): cheap for ints and floats, a second call into the child
+ * for a proxy. The clock is read as we go (clock_due). */
 #define HASHED_ON_STACK 16
 
 /* Read the clock after this key? Every 64th, and after each whose hash or
@@ -120,73 +123,119 @@ static bool clock_due(PyObject *key, size_t i)
                !(PyLong_CheckExact(key) || PyUnicode_CheckExact(key) ||
                  PyFloat_CheckExact(key) || PyBytes_CheckExact(key));
 }
+
+static bool unpredictable_hash(PyObject *key)
+{
+        return PyUnicode_CheckExact(key) || PyBytes_CheckExact(key);
+}
+
+static int insert(PyObject *c, bool is_dict, PyObject *const *kv)
+{
+        return is_dict ? PyDict_SetItem(c, kv[0], kv[1]) : PySet_Add(c, kv[0]);
+}
+
 PyObject *ex_decode_hashed(ex_state *st, const struct ex_codec_hooks *h,
-                               struct ex_reader *r, const struct ex_item *it)
+                           struct ex_reader *r, const struct ex_item *it)
 {
         bool is_dict = it->tag == EX_TAG_DICT;
-        size_t n = it->v.count, per = is_dict ? 2 : 1, i;
+        const char *what = is_dict ? "dict key" : "set item";
+        size_t n = it->v.count, per = is_dict ? 2 : 1, i, j, rest = 0, m = 0;
         PyObject *stack_objs[2 * HASHED_ON_STACK] = {0}, **objs = stack_objs;
         uint64_t stack_hashes[HASHED_ON_STACK], *hashes = stack_hashes;
-        PyObject *c = NULL;
+        PyObject *c, *kv[2] = {NULL, NULL};
         int rc = 0;
 
-        if (n > HASHED_ON_STACK) {
-                objs = PyMem_Calloc(n * per, sizeof(*objs));
-                hashes = PyMem_Malloc(n * sizeof(*hashes));
+        c = is_dict ? PyDict_New()
+            : it->tag == EX_TAG_SET ? PySet_New(NULL)
+                                    : PyFrozenSet_New(NULL);
+        if (!c)
+                return NULL;
+        for (i = 0; i < n; i++) {
+                for (j = 0; j < per; j++)
+                        if (!(kv[j] = ex_decode(st, h, r)))
+                                goto fail_kv;
+                if (!unpredictable_hash(kv[0]))
+                        break; /* kv is the first of the rest */
+                if (insert(c, is_dict, kv) < 0) {
+                        ex_raise_unhashable(st, what);
+                        goto fail_kv;
+                }
+                Py_CLEAR(kv[0]);
+                Py_CLEAR(kv[1]);
+                if ((i & 63) == 63 && (rc = ex_budget_clock(&r->budget)) < 0)
+                        goto over_kv;
+        }
+        if (i == n)
+                return c;
+
+        rest = n - i;
+        if (rest > HASHED_ON_STACK) {
+                objs = PyMem_Calloc(rest * per, sizeof(*objs));
+                hashes = PyMem_Malloc(rest * sizeof(*hashes));
                 if (!objs || !hashes) {
                         PyErr_NoMemory();
-                        goto out;
+                        rest = 0; /* nothing in objs to release */
+                        goto fail_kv;
                 }
         }
-        for (i = 0; i < n * per; i++)
-                if (!(objs[i] = ex_decode(st, h, r)))
-                        goto out;
-        for (i = 0; i < n; i++) {
-                Py_hash_t hv = PyObject_Hash(objs[i * per]);
+        objs[0] = kv[0];
+        if (is_dict)
+                objs[1] = kv[1];
+        kv[0] = kv[1] = NULL;
+        for (j = per; j < rest * per; j++)
+                if (!(objs[j] = ex_decode(st, h, r)))
+                        goto fail;
+        for (j = 0; j < rest; j++) {
+                PyObject *k = objs[j * per];
+                Py_hash_t hv;
 
-                if (hv == -1) {
-                        ex_raise_unhashable(st, is_dict ? "dict key" : "set item");
-                        goto out;
+                if (unpredictable_hash(k))
+                        continue;
+                if ((hv = PyObject_Hash(k)) == -1) {
+                        ex_raise_unhashable(st, what);
+                        goto fail;
                 }
-                hashes[i] = (uint64_t)hv;
-                if (clock_due(objs[i * per], i) &&
-                    (rc = ex_budget_clock(&r->budget)) < 0)
+                hashes[m++] = (uint64_t)hv;
+                if (clock_due(k, j) && (rc = ex_budget_clock(&r->budget)) < 0)
                         goto over;
         }
-        if ((rc = ex_budget_collisions(&r->budget, hashes, n)) < 0)
+        if ((rc = ex_budget_collisions(&r->budget, hashes, m)) < 0)
                 goto over;
         /* Not needed while the table grows. */
         if (hashes != stack_hashes) {
                 PyMem_Free(hashes);
                 hashes = stack_hashes;
         }
-        c = is_dict ? PyDict_New()
-            : it->tag == EX_TAG_SET ? PySet_New(NULL)
-                                    : PyFrozenSet_New(NULL);
-        for (i = 0; c && i < n; i++) {
-                if ((is_dict ? PyDict_SetItem(c, objs[2 * i], objs[2 * i + 1])
-                             : PySet_Add(c, objs[i])) < 0) {
-                        ex_raise_unhashable(st, is_dict ? "dict key" : "set item");
-                        Py_CLEAR(c);
-                } else if (clock_due(objs[i * per], i) &&
-                           (rc = ex_budget_clock(&r->budget)) < 0) {
-                        Py_CLEAR(c);
-                        goto over;
+        for (j = 0; j < rest; j++) {
+                if (insert(c, is_dict, objs + j * per) < 0) {
+                        ex_raise_unhashable(st, what);
+                        goto fail;
                 }
+                if (clock_due(objs[j * per], j) &&
+                    (rc = ex_budget_clock(&r->budget)) < 0)
+                        goto over;
         }
         goto out;
+over_kv:
+        Py_XDECREF(kv[0]);
+        Py_XDECREF(kv[1]);
 over:
         if (rc == -ENOMEM)
                 PyErr_NoMemory();
         else
                 ex_raise_over_budget(st, r, rc);
+        goto fail;
+fail_kv:
+        Py_XDECREF(kv[0]);
+        Py_XDECREF(kv[1]);
+fail:
+        Py_CLEAR(c);
 out:
-        for (i = 0; i < n * per; i++)
-                Py_XDECREF(objs[i]);
+        for (j = 0; j < rest * per; j++)
+                Py_XDECREF(objs[j]);
         if (objs != stack_objs)
                 PyMem_Free(objs);
         if (hashes != stack_hashes)
                 PyMem_Free(hashes);
         return c;
 }
-

@@ -67,7 +67,7 @@ def parent_still_works(spawn):
     assert spawn(TARGET)().ping() == "pong"
 
 
-@pytest.mark.parametrize("kind", ["set", "dict"])
+@pytest.mark.parametrize("kind", ["set", "dict", "mixed"])
 def test_hash_flood_refused_before_call_timeout(spawn, kind):
     # 30,000 ints k * (2**61 - 1) + 7, all hashing to 7
     cls = spawn(TARGET, call_timeout=1.0)
@@ -132,10 +132,12 @@ def test_slow_remote_hashes_stop_at_the_call_deadline(spawn):
 
 def test_legitimate_values_near_the_hazards(spawn):
     bomber = spawn(TARGET, call_timeout=30.0)()
-    pair, merged, mixed = bomber.equal_hash_neighbours()
+    pair, merged, mixed, keys = bomber.equal_hash_neighbours()
     assert pair == {-1, -2}
     assert merged == {1: "float"}
     assert mixed == {(1, 2), 2.5, -2}
+    # str keys go in as decoded, the others after counting: same order
+    assert list(keys.items()) == [("a", 1), (2, 4), ("b", 3), ((1, "x"), 5), (b"c", 6)]
     s, d, lst = bomber.many_ints(200_000)
     assert s == set(range(200_000)) and len(d) == 200_000 and lst[-1] == 199_999
 

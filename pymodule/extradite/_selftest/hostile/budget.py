@@ -18,6 +18,7 @@ OP_CALL = 3
 F_ARENA = 0x0001
 # protocol/codec.h
 T_BIGINT, T_LIST, T_TUPLE, T_DICT, T_SET = 0x05, 0x10, 0x11, 0x12, 0x13
+T_STR = 0x08
 T_NONE, T_INT_LIST, T_BYTES_ARENA, T_DATETIME = 0x01, 0x1B, 0x0E, 0x42
 ARENA_SIZE = 8 << 20  # protocol/arena.h
 # Ints hash modulo this prime: k * P + c all hash to c.
@@ -35,10 +36,16 @@ def colliding_ints(n):
 
 
 def hash_flood_payload(kind, n):
+    """kind: "set", "dict", or "mixed" (a dict whose first key is a str,
+    decoded before the ints)."""
     head = bytes([T_SET if kind == "set" else T_DICT]) + struct.pack("<I", n)
     if kind == "set":
         return head + colliding_ints(n)
-    return head + b"".join(_bigint(k * P + 7) + bytes([T_NONE]) for k in range(1, n + 1))
+    first = 1
+    if kind == "mixed":
+        head += bytes([T_STR]) + struct.pack("<I", 1) + b"a" + bytes([T_NONE])
+        first = 2
+    return head + b"".join(_bigint(k * P + 7) + bytes([T_NONE]) for k in range(first, n + 1))
 
 
 def packed_int16_payload(lists, per_list):
@@ -112,7 +119,8 @@ class ReplyBomber(Base):
     # Legitimate values near the hazards, built and returned normally.
     def equal_hash_neighbours(self):
         # hash(-1) == hash(-2); 1 == 1.0 == True are one key
-        return {-1, -2}, {1: "int", 1.0: "float"}, {(1, 2), (1.0, 2.0), 2.5, -2}
+        return ({-1, -2}, {1: "int", 1.0: "float"}, {(1, 2), (1.0, 2.0), 2.5, -2},
+                {"a": 1, 2: 2, "b": 3, 2.0: 4, (1, "x"): 5, b"c": 6})
 
     def many_ints(self, n):
         return set(range(n)), {i: i for i in range(n)}, list(range(n))
