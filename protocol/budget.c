@@ -43,7 +43,7 @@ int ex_budget_clock(struct ex_budget *b)
  * pointer a container keeps to it is charged with the container. */
 enum {
         PTR = 8,
-        BLOB = 56,          /* str 49, bytes 33, bytearray 57, + n */
+        BLOB = EX_COST_BLOB, /* str 49, bytes 33, bytearray 57, + n */
         SEQ = 56,           /* list 56, tuple 40, + 8 a slot */
         DICT = 232,         /* an empty dict and its first table */
         /* A dict's or set's table, and the decoder's scratch arrays while
@@ -53,7 +53,7 @@ enum {
         SET = 216,          /* a set and its first table */
         SET_ITEM = 72,      /* 33-84 an item past the first table, + 8 */
         INT_BIG = 40,       /* 3 digits: above 2**60 */
-        FLOAT = 24,
+        FLOAT = EX_COST_FLOAT,
         COMPLEX = 32,
         PROXY = 96,         /* a proxy object and its handle-map entry */
         STDVALUE = 128,     /* date/time/datetime/timedelta/timezone, UUID */
@@ -176,10 +176,10 @@ uint64_t ex_utf8_extra_cost(const uint8_t *p, size_t n)
 
 /* ---- colliding hashes -------------------------------------------------- */
 
-static void insertion_sort(uint64_t *v, size_t n)
+static void insertion_sort(uint32_t *v, size_t n)
 {
         for (size_t i = 1; i < n; i++) {
-                uint64_t x = v[i];
+                uint32_t x = v[i];
                 size_t j = i;
 
                 for (; j > 0 && v[j - 1] > x; j--)
@@ -188,35 +188,34 @@ static void insertion_sort(uint64_t *v, size_t n)
         }
 }
 
-/* LSD radix sort, a byte a pass, skipping the bytes all keys share (ints
- * 0..999 differ in two): qsort's n log n calls cost more than the inserts
- * they guard. One pass counts all eight bytes. */
-static int radix_sort(uint64_t *v, size_t n)
+/* LSD radix sort, a byte a pass, only over the bytes in which some keys
+ * differ: qsort's n log n calls cost more than the inserts they guard. */
+static int radix_sort(uint32_t *v, size_t n)
 {
-        uint64_t *tmp = malloc(n * sizeof(*v)), *src = v, *dst = tmp, *t;
-        size_t (*count)[256] = calloc(8, sizeof(*count));
+        uint32_t *tmp = malloc(n * sizeof(*v)), *src = v, *dst = tmp, *t;
+        uint32_t differ = 0;
+        size_t count[256];
 
-        if (!tmp || !count) {
-                free(tmp);
-                free(count);
+        if (!tmp)
                 return -ENOMEM;
-        }
-        for (size_t i = 0; i < n; i++)
-                for (unsigned b = 0; b < 8; b++)
-                        count[b][(v[i] >> (8 * b)) & 0xFF]++;
-        for (unsigned b = 0; b < 8; b++) {
-                size_t pos = 0, *c = count[b];
+        for (size_t i = 1; i < n; i++)
+                differ |= v[i] ^ v[0];
+        for (unsigned shift = 0; shift < 32; shift += 8) {
+                size_t pos = 0;
 
-                if (c[(v[0] >> (8 * b)) & 0xFF] == n)
+                if (!((differ >> shift) & 0xFF))
                         continue; /* every key has this byte */
+                memset(count, 0, sizeof(count));
+                for (size_t i = 0; i < n; i++)
+                        count[(src[i] >> shift) & 0xFF]++;
                 for (unsigned d = 0; d < 256; d++) {
-                        size_t k = c[d];
+                        size_t k = count[d];
 
-                        c[d] = pos;
+                        count[d] = pos;
                         pos += k;
                 }
                 for (size_t i = 0; i < n; i++)
-                        dst[c[(src[i] >> (8 * b)) & 0xFF]++] = src[i];
+                        dst[count[(src[i] >> shift) & 0xFF]++] = src[i];
                 t = src;
                 src = dst;
                 dst = t;
@@ -224,11 +223,10 @@ static int radix_sort(uint64_t *v, size_t n)
         if (src != v)
                 memcpy(v, src, n * sizeof(*v));
         free(tmp);
-        free(count);
         return 0;
 }
 
-int ex_budget_collisions(struct ex_budget *b, uint64_t *hashes, size_t n)
+int ex_budget_collisions(struct ex_budget *b, uint32_t *folds, size_t n)
 {
         uint64_t pairs = 0;
         size_t run = 1;
@@ -237,8 +235,8 @@ int ex_budget_collisions(struct ex_budget *b, uint64_t *hashes, size_t n)
         if (n < 2)
                 return 0;
         if (n <= 32) {
-                insertion_sort(hashes, n);
-        } else if ((rc = radix_sort(hashes, n)) < 0) {
+                insertion_sort(folds, n);
+        } else if ((rc = radix_sort(folds, n)) < 0) {
                 return rc;
         }
         /* A group of k equal hashes: the j-th insert compares with the
@@ -246,7 +244,7 @@ int ex_budget_collisions(struct ex_budget *b, uint64_t *hashes, size_t n)
          * after a few probes (CPython perturbs by the high bits), so only
          * equal ones cost more than a constant each. */
         for (size_t i = 1; i <= n; i++) {
-                if (i < n && hashes[i] == hashes[i - 1]) {
+                if (i < n && folds[i] == folds[i - 1]) {
                         run++;
                         continue;
                 }

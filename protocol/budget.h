@@ -32,9 +32,12 @@
 /* Items decoded between two reads of the clock (a vDSO call, ~20 ns). */
 #define EX_BUDGET_CLOCK_EVERY 1024u
 
-/* What a receiver builds for one int of the wire (an int object and the
- * pointer to it): callers of ex_read_int_inline charge this. */
+/* What a receiver builds for the commonest items (ex_item_cost has all):
+ * an int object of one or two digits (ex_read_int_inline charges this),
+ * a float, and the header of a str or bytes (plus its bytes). */
 #define EX_COST_INT 32u
+#define EX_COST_FLOAT 24u
+#define EX_COST_BLOB 56u
 
 enum ex_budget_over {
         EX_OVER_NONE = 0,
@@ -85,10 +88,16 @@ uint64_t ex_item_cost(const struct ex_item *it);
  * compact CPython str (1, 2 or 4 bytes a character), found in one pass. */
 uint64_t ex_utf8_extra_cost(const uint8_t *p, size_t n);
 
-/* A dict or set about to receive n keys of these full hashes: charge the
- * pairs of equal ones (sum of k*(k-1)/2 over groups of k equal hashes,
- * the comparisons the inserts will make) to the collision budget. Sorts
- * `hashes` in place. 0, or -EDQUOT (over = EX_OVER_COLLISIONS). */
-int ex_budget_collisions(struct ex_budget *b, uint64_t *hashes, size_t n);
+/* A dict or set is about to receive n keys whose full hashes fold to
+ * these (ex_hash_fold): charge the pairs of equal folds (sum of k*(k-1)/2
+ * over groups of k) to the collision budget. Equal full hashes fold
+ * equal, so this never undercounts the comparisons the inserts will make;
+ * distinct hashes fold equal by chance once in 2**32 pairs. Sorts `folds`
+ * in place. 0, -ENOMEM, or -EDQUOT (over = EX_OVER_COLLISIONS). */
+int ex_budget_collisions(struct ex_budget *b, uint32_t *folds, size_t n);
+static inline uint32_t ex_hash_fold(uint64_t hash)
+{
+        return (uint32_t)(hash ^ (hash >> 32));
+}
 
 #endif

@@ -438,6 +438,29 @@ static int read_time(const uint8_t **pp, const uint8_t *end,
         return 0;
 }
 
+/* ex_item_cost, with the commonest items inline. */
+static inline uint64_t item_cost(const struct ex_item *it)
+{
+        switch (it->tag) {
+        case EX_TAG_NONE:
+        case EX_TAG_FALSE:
+        case EX_TAG_TRUE:
+                return 0;
+        case EX_TAG_INT:
+                if (it->v.i >= -(1ll << 60) && it->v.i < (1ll << 60))
+                        return EX_COST_INT;
+                break;
+        case EX_TAG_FLOAT:
+                return EX_COST_FLOAT;
+        case EX_TAG_STR:
+        case EX_TAG_BYTES:
+                return EX_COST_BLOB + (uint64_t)it->v.s.n;
+        default:
+                break;
+        }
+        return ex_item_cost(it);
+}
+
 int ex_read(struct ex_reader *r, struct ex_item *out)
 {
         const uint8_t *p = r->p;
@@ -724,7 +747,7 @@ int ex_read(struct ex_reader *r, struct ex_item *out)
 
         /* What the receiver will build for it, before it does. */
         if (r->budget.on &&
-            (rc = ex_budget_charge(&r->budget, ex_item_cost(out))) < 0)
+            (rc = ex_budget_charge(&r->budget, item_cost(out))) < 0)
                 return rc;
         /* Commit only after the item is whole, so errors leave r as it was. */
         r->p = p;

@@ -6,6 +6,7 @@
 #include "reply_budget.h"
 
 #include <errno.h>
+#include <string.h>
 
 /* What ran out of the decode budget (protocol/budget.h), and how to allow
  * more. Every message starts "reply budget exceeded" (the selftest looks
@@ -102,10 +103,9 @@ PyObject *ex_decode_str(ex_state *st, struct ex_reader *r,
         return o;
 }
 
-/* A dict or set under a decode budget. Keys whose hashes the child
- * cannot predict — str and bytes, hashed with a per-process random key —
- * are inserted as they are decoded, as without a budget. From the first
- * other key on, the rest is decoded and hashed first, and the pairs of
+/* A dict or set under a decode budget. Keys the child cannot make collide
+ * (cannot_collide) are inserted as they are decoded, as without a budget.
+ * From the first other key on, the rest is decoded and hashed first, and the pairs of
  * equal full hashes among those keys charged to the budget
  * (protocol/budget.h), so that a flood of colliding ints (or tuples,
  * floats, proxies) is refused before the inserts that would each compare
@@ -114,19 +114,54 @@ PyObject *ex_decode_str(ex_state *st, struct ex_reader *r,
  * for a proxy. The clock is read as we go (clock_due). */
 #define HASHED_ON_STACK 16
 
-/* Read the clock after this key? Every 64th, and after each whose hash or
- * equality may be a call into the child (a proxy, a tuple holding one),
- * which can take up to a call_timeout of its own. */
-static bool clock_due(PyObject *key, size_t i)
+static bool scalar(PyObject *o)
 {
-        return (i & 63) == 63 ||
-               !(PyLong_CheckExact(key) || PyUnicode_CheckExact(key) ||
-                 PyFloat_CheckExact(key) || PyBytes_CheckExact(key));
+        return PyLong_CheckExact(o) || PyUnicode_CheckExact(o) ||
+               PyFloat_CheckExact(o) || PyBytes_CheckExact(o) ||
+               o == Py_None || PyBool_Check(o);
 }
 
-static bool unpredictable_hash(PyObject *key)
+/* Read the clock after this key? Every 64th, and after each whose hash or
+ * equality may be a call into the child (a proxy, or anything but a
+ * scalar or a tuple of scalars), which can take up to a call_timeout of
+ * its own. */
+static bool clock_due(PyObject *key, size_t i)
 {
-        return PyUnicode_CheckExact(key) || PyBytes_CheckExact(key);
+        if ((i & 63) == 63)
+                return true;
+        if (scalar(key))
+                return false;
+        if (!PyTuple_CheckExact(key))
+                return true;
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(key); k++)
+                if (!scalar(PyTuple_GET_ITEM(key, k)))
+                        return true;
+        return false;
+}
+
+/* str and bytes hash with a per-process random key; an exact int below
+ * 2**61 - 1 in magnitude hashes to itself (-1 to -2), so two distinct ones
+ * never share a full hash but for -1 and -2. Keys that do collide with one
+ * of these (7 and 2**61 + 6) are counted among themselves; each group of
+ * equal hashes misses at most two pairs per key that way. */
+static bool cannot_collide(PyObject *key)
+{
+        long long v;
+        int overflow;
+
+        if (PyUnicode_CheckExact(key) || PyBytes_CheckExact(key))
+                return true;
+        if (!PyLong_CheckExact(key))
+                return false;
+#if PY_VERSION_HEX >= 0x030C0000
+        if (PyUnstable_Long_IsCompact((PyLongObject *)key))
+                return true; /* one digit: |v| < 2**30 */
+#else
+        if (Py_SIZE(key) >= -1 && Py_SIZE(key) <= 1)
+                return true;
+#endif
+        v = PyLong_AsLongLongAndOverflow(key, &overflow);
+        return !overflow && v > -(1ll << 61) + 1 && v < (1ll << 61) - 1;
 }
 
 static int insert(PyObject *c, bool is_dict, PyObject *const *kv)
@@ -140,8 +175,8 @@ PyObject *ex_decode_hashed(ex_state *st, const struct ex_codec_hooks *h,
         bool is_dict = it->tag == EX_TAG_DICT;
         const char *what = is_dict ? "dict key" : "set item";
         size_t n = it->v.count, per = is_dict ? 2 : 1, i, j, rest = 0, m = 0;
-        PyObject *stack_objs[2 * HASHED_ON_STACK] = {0}, **objs = stack_objs;
-        uint64_t stack_hashes[HASHED_ON_STACK], *hashes = stack_hashes;
+        PyObject *stack_objs[2 * HASHED_ON_STACK], **objs = stack_objs;
+        uint32_t stack_hashes[HASHED_ON_STACK], *hashes = stack_hashes;
         PyObject *c, *kv[2] = {NULL, NULL};
         int rc = 0;
 
@@ -154,7 +189,7 @@ PyObject *ex_decode_hashed(ex_state *st, const struct ex_codec_hooks *h,
                 for (j = 0; j < per; j++)
                         if (!(kv[j] = ex_decode(st, h, r)))
                                 goto fail_kv;
-                if (!unpredictable_hash(kv[0]))
+                if (!cannot_collide(kv[0]))
                         break; /* kv is the first of the rest */
                 if (insert(c, is_dict, kv) < 0) {
                         ex_raise_unhashable(st, what);
@@ -169,7 +204,9 @@ PyObject *ex_decode_hashed(ex_state *st, const struct ex_codec_hooks *h,
                 return c;
 
         rest = n - i;
-        if (rest > HASHED_ON_STACK) {
+        if (rest <= HASHED_ON_STACK) {
+                memset(objs, 0, rest * per * sizeof(*objs));
+        } else {
                 objs = PyMem_Calloc(rest * per, sizeof(*objs));
                 hashes = PyMem_Malloc(rest * sizeof(*hashes));
                 if (!objs || !hashes) {
@@ -189,13 +226,13 @@ PyObject *ex_decode_hashed(ex_state *st, const struct ex_codec_hooks *h,
                 PyObject *k = objs[j * per];
                 Py_hash_t hv;
 
-                if (unpredictable_hash(k))
+                if (cannot_collide(k))
                         continue;
                 if ((hv = PyObject_Hash(k)) == -1) {
                         ex_raise_unhashable(st, what);
                         goto fail;
                 }
-                hashes[m++] = (uint64_t)hv;
+                hashes[m++] = ex_hash_fold((uint64_t)hv);
                 if (clock_due(k, j) && (rc = ex_budget_clock(&r->budget)) < 0)
                         goto over;
         }
