@@ -61,7 +61,8 @@ static int module_exec(PyObject *module)
         if (ex_errors_init(module, st) < 0 ||
             ex_session_init_type(module, st) < 0 ||
             ex_proxy_init_types(module, st) < 0 ||
-            ex_parent_ref_init_type(module, st) < 0)
+            ex_parent_ref_init_type(module, st) < 0 ||
+            ex_exposure_init_types(module, st) < 0)
                 return -1;
         /* For the tests: an ASan build leaves RLIMIT_AS alone
          * (sandbox/asan_build.h). */
@@ -89,6 +90,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
         Py_VISIT(st->MethodDescriptorType);
         Py_VISIT(st->ParentRefType);
         Py_VISIT(st->ParentClassType);
+        Py_VISIT(st->ParentIteratorType);
         Py_VISIT(st->pickle_dumps);
         Py_VISIT(st->pickle_loads);
         Py_VISIT(st->std_date);
@@ -121,6 +123,7 @@ static int module_clear(PyObject *module)
         Py_CLEAR(st->MethodDescriptorType);
         Py_CLEAR(st->ParentRefType);
         Py_CLEAR(st->ParentClassType);
+        Py_CLEAR(st->ParentIteratorType);
         Py_CLEAR(st->str_session);
         Py_CLEAR(st->str_handle);
         Py_CLEAR(st->pickle_dumps);

@@ -267,6 +267,51 @@ def _inherited():
     ]
 
 
+def _capabilities():
+    """A child handed ordinary parent objects walks to the parent's eval
+    (gen.gi_frame.f_builtins["eval"]): refused wherever the exposure rule
+    applies (docs/security-model.md). Not run elsewhere: it would run code
+    in this process."""
+
+    def confined(p):
+        return REFUSE if p.seccomp or p.landlock else ALLOW
+
+    def walk(make):
+        def args(ctx):
+            marker = os.path.join(ctx["tmp"], "frame-walk-ran")
+            return make(), f"open({marker!r}, 'w').close()"
+        return args
+
+    def outcome(result):
+        return (REFUSE, "no frame reached") if result.startswith("refused") else (
+            ALLOW, result[:40])
+
+    def generator():
+        yield 1
+
+    class Iterable:
+        def __iter__(self):
+            yield 1
+
+    ways = [
+        ("generator", "a generator argument", lambda: generator()),
+        ("generator function", "a generator-function callback", lambda: generator),
+        ("enum class", "an Enum class (iterating it makes a generator)",
+         _an_enum_class),
+        ("__iter__ generator", "an object whose __iter__ is a generator", lambda: Iterable()),
+    ]
+    return [Attempt(f"capabilities/frame walk: {name}",
+                    f"walk {what} to the parent's eval", "walker:Walker", "frame_walk",
+                    walk(make), expect=confined, outcome=outcome, safe=False)
+            for name, what, make in ways]
+
+
+def _an_enum_class():
+    import enum
+
+    return enum.Enum("Signals", ["HUP", "INT"])
+
+
 def _package():
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -280,4 +325,5 @@ def _unlink(path):
 
 def attempts():
     """Every attempt, in the order the table prints them."""
-    return [*_kernel(), *_files(), *_network(), *_processes(), *_bypass(), *_inherited()]
+    return [*_kernel(), *_files(), *_network(), *_processes(), *_bypass(), *_inherited(),
+            *_capabilities()]
