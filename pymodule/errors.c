@@ -261,10 +261,11 @@ static PyObject *format_traceback(PyObject *exc)
         PyObject *lines = NULL, *sep = NULL, *text = NULL;
 
         if (tb_mod) {
-                lines = PyObject_CallMethod(
-                        tb_mod, "format_exception", "OOO",
-                        (PyObject *)Py_TYPE(exc), exc,
-                        PyException_GetTraceback(exc) ?: Py_None);
+                PyObject *tb = PyException_GetTraceback(exc);
+                lines = PyObject_CallMethod(tb_mod, "format_exception", "OOO",
+                                            (PyObject *)Py_TYPE(exc), exc,
+                                            tb ? tb : Py_None);
+                Py_XDECREF(tb);
                 Py_DECREF(tb_mod);
         }
         sep = PyUnicode_FromString("");
