@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "escape.h"
 #include "frame.h"
 
 /* Cap what an error report carries; the rest is cut. */
@@ -142,7 +143,7 @@ static PyObject *instantiate(PyObject *cls, PyObject *args, PyObject *message)
 {
         PyObject *exc = NULL;
 
-        if (args && PyTuple_Check(args))
+        if (args)
                 exc = PyObject_Call(cls, args, NULL);
         if (!exc) {
                 PyErr_Clear();
@@ -151,10 +152,83 @@ static PyObject *instantiate(PyObject *cls, PyObject *args, PyObject *message)
         return exc;
 }
 
+/* The args an exception from the other side is built from: at most 8
+ * plain scalars, each str escaped for showing, or NULL (no error) when
+ * they are anything else: a handle would have str(exc) ask the child, and
+ * in a round trip its text. */
+static PyObject *shown_args(PyObject *args)
+{
+        PyObject *out;
+        Py_ssize_t n;
+
+        if (!PyTuple_CheckExact(args) || (n = PyTuple_GET_SIZE(args)) > 8)
+                return NULL;
+        for (Py_ssize_t i = 0; i < n; i++) {
+                PyObject *a = PyTuple_GET_ITEM(args, i);
+                PyTypeObject *t = Py_TYPE(a);
+                if (!(a == Py_None || t == &PyBool_Type ||
+                      t == &PyLong_Type || t == &PyFloat_Type ||
+                      t == &PyUnicode_Type))
+                        return NULL;
+        }
+        out = PyTuple_New(n);
+        for (Py_ssize_t i = 0; out && i < n; i++) {
+                PyObject *a = PyTuple_GET_ITEM(args, i);
+                a = PyUnicode_Check(a) ? ex_escape_text(a, EX_TEXT_LINES)
+                                       : Py_NewRef(a);
+                if (!a)
+                        Py_CLEAR(out);
+                else
+                        PyTuple_SET_ITEM(out, i, a);
+        }
+        if (!out)
+                PyErr_Clear();
+        return out;
+}
+
+/* Where the other side is, for the text we add. */
+static const char *other_side(ex_state *st)
+{
+        return st->child ? "the parent" : "the extradite child";
+}
+
+/* Set remote_type_name, remote_message, remote_traceback (the raw text). */
+static int set_remote_attrs(PyObject *exc, PyObject *type_name,
+                            PyObject *message, PyObject *tb)
+{
+        if (PyObject_SetAttrString(exc, "remote_type_name", type_name) < 0 ||
+            PyObject_SetAttrString(exc, "remote_message", message) < 0 ||
+            PyObject_SetAttrString(exc, "remote_traceback", tb) < 0)
+                return -1;
+        return 0;
+}
+
+/* The remote traceback as a note (escaped), shown under an uncaught
+ * exception: where it came from. */
+static int add_traceback_note(ex_state *st, PyObject *exc, PyObject *tb)
+{
+        PyObject *shown, *note, *r;
+
+        if (PyUnicode_GET_LENGTH(tb) == 0)
+                return 0;
+        shown = ex_escape_text(tb, EX_TEXT_LINES);
+        note = shown ? PyUnicode_FromFormat("Remote traceback (in %s):\n%U",
+                                            other_side(st), shown)
+                     : NULL;
+        r = note ? PyObject_CallMethod(exc, "add_note", "O", note) : NULL;
+        Py_XDECREF(shown);
+        Py_XDECREF(note);
+        if (!r)
+                return -1;
+        Py_DECREF(r);
+        return 0;
+}
+
 PyObject *ex_raise_error_report(ex_state *st, PyObject *report)
 {
         PyObject *kind_o, *module, *name, *message, *tb, *args;
         PyObject *cls = NULL, *exc = NULL, *type_name = NULL;
+        PyObject *shown_msg = NULL, *shown = NULL;
         long kind;
 
         if (!PyTuple_Check(report) || PyTuple_GET_SIZE(report) != 6)
@@ -188,14 +262,24 @@ PyObject *ex_raise_error_report(ex_state *st, PyObject *report)
         }
         if (!cls)
                 return NULL;
-        exc = instantiate(cls, kind == EX_ERR_REMOTE ? args : NULL, message);
+        /* What is shown (str(exc), its args) is escaped; the raw text
+         * goes on the remote_* attributes. */
+        shown_msg = ex_escape_text(message, EX_TEXT_LINES);
+        if (!shown_msg) {
+                Py_DECREF(cls);
+                return NULL;
+        }
+        shown = kind == EX_ERR_REMOTE ? shown_args(args) : NULL;
+        exc = instantiate(cls, shown, shown_msg);
         if (!exc && cls != st->RemoteError) {
                 /* A built-in type that takes no single message either
                  * (UnicodeDecodeError, an ExceptionGroup): the plain class. */
                 PyErr_Clear();
-                exc = instantiate(st->RemoteError, NULL, message);
+                exc = instantiate(st->RemoteError, NULL, shown_msg);
         }
         Py_DECREF(cls);
+        Py_XDECREF(shown);
+        Py_DECREF(shown_msg);
         if (!exc)
                 return NULL;
         if (kind == EX_ERR_REMOTE) {
@@ -204,25 +288,9 @@ PyObject *ex_raise_error_report(ex_state *st, PyObject *report)
                                     : PyUnicode_FromFormat("%U.%U", module,
                                                            name);
                 if (!type_name ||
-                    PyObject_SetAttrString(exc, "remote_type_name",
-                                           type_name) < 0 ||
-                    PyObject_SetAttrString(exc, "remote_message", message) <
-                            0 ||
-                    PyObject_SetAttrString(exc, "remote_traceback", tb) < 0)
+                    set_remote_attrs(exc, type_name, message, tb) < 0 ||
+                    add_traceback_note(st, exc, tb) < 0)
                         goto fail;
-                /* Shown under an uncaught exception: where it came from. */
-                if (PyUnicode_GET_LENGTH(tb) > 0) {
-                        PyObject *note = PyUnicode_FromFormat(
-                                "Remote traceback (in the extradite child):\n%U",
-                                tb);
-                        PyObject *r = note ? PyObject_CallMethod(
-                                                     exc, "add_note", "O", note)
-                                           : NULL;
-                        Py_XDECREF(note);
-                        if (!r)
-                                goto fail;
-                        Py_DECREF(r);
-                }
         }
         Py_XDECREF(type_name);
         PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
@@ -230,7 +298,7 @@ PyObject *ex_raise_error_report(ex_state *st, PyObject *report)
         return NULL;
 fail:
         Py_XDECREF(type_name);
-        Py_DECREF(exc);
+        Py_XDECREF(exc);
         return NULL;
 malformed:
         PyErr_SetString(st->ProtocolError,

@@ -7,7 +7,10 @@
 #include "convert.h"
 
 /* Raise the exception an EX_MSG_ERROR payload describes:
- * (kind, module, qualname, message, traceback, args). Returns NULL. */
+ * (kind, module, qualname, message, traceback, args). Returns NULL.
+ * The text shown (str(exc), its args, the traceback note) is escaped
+ * (escape.h); remote_message, remote_traceback and remote_type_name keep
+ * it raw. */
 PyObject *ex_raise_error_report(ex_state *st, PyObject *report);
 
 /* Encode the raised exception (cleared) as an EX_MSG_ERROR payload into
