@@ -224,6 +224,65 @@ static int add_traceback_note(ex_state *st, PyObject *exc, PyObject *tb)
         return 0;
 }
 
+/* A remote StopIteration (StopAsyncIteration) raised as it is would end
+ * the caller's loop without a word: list(map(remote.method, items)) would
+ * stop early. As PEP 479 does for generators, it becomes an error, with
+ * the original as its __cause__; ex_remote_stop_restore() gives it back
+ * to the one caller that wants it, a remote iterator's next(). Steals
+ * `exc`; returns the error (new reference) or NULL. */
+static PyObject *stop_as_error(ex_state *st, PyObject *exc,
+                               PyObject *type_name, PyObject *message,
+                               PyObject *tb)
+{
+        PyObject *shown = ex_escape_text(type_name, EX_TEXT_LINE);
+        PyObject *shown_msg = ex_escape_text(message, EX_TEXT_LINES);
+        PyObject *text = NULL, *err = NULL;
+
+        if (shown && shown_msg)
+                text = PyUnicode_FromFormat(
+                        "extradite: a call into %s raised %U; it is raised "
+                        "here as ExtraditeRemoteError so that it cannot end "
+                        "a loop silently (only a remote iterator's next() "
+                        "ends one; the original is its __cause__)%s%U",
+                        other_side(st), shown,
+                        PyUnicode_GET_LENGTH(shown_msg) ? ": " : "",
+                        shown_msg);
+        if (text)
+                err = PyObject_CallOneArg(st->RemoteError, text);
+        if (err && set_remote_attrs(err, type_name, message, tb) < 0)
+                Py_CLEAR(err);
+        Py_XDECREF(shown);
+        Py_XDECREF(shown_msg);
+        Py_XDECREF(text);
+        if (!err) {
+                Py_DECREF(exc);
+                return NULL;
+        }
+        PyException_SetCause(err, exc); /* steals exc */
+        return err;
+}
+
+void ex_remote_stop_restore(ex_state *st)
+{
+        PyObject *exc, *cause;
+
+        if (!PyErr_ExceptionMatches(st->RemoteError))
+                return;
+        exc = PyErr_GetRaisedException();
+        cause = Py_IS_TYPE(exc, (PyTypeObject *)st->RemoteError)
+                        ? PyException_GetCause(exc)
+                        : NULL;
+        if (cause && PyObject_TypeCheck(cause, (PyTypeObject *)
+                                                       PyExc_StopIteration) &&
+            PyObject_TypeCheck(cause, (PyTypeObject *)st->RemoteError)) {
+                Py_DECREF(exc);
+                PyErr_SetRaisedException(cause);
+                return;
+        }
+        Py_XDECREF(cause);
+        PyErr_SetRaisedException(exc);
+}
+
 PyObject *ex_raise_error_report(ex_state *st, PyObject *report)
 {
         PyObject *kind_o, *module, *name, *message, *tb, *args;
@@ -291,6 +350,14 @@ PyObject *ex_raise_error_report(ex_state *st, PyObject *report)
                     set_remote_attrs(exc, type_name, message, tb) < 0 ||
                     add_traceback_note(st, exc, tb) < 0)
                         goto fail;
+                if (PyObject_TypeCheck(exc, (PyTypeObject *)
+                                                    PyExc_StopIteration) ||
+                    PyObject_TypeCheck(exc, (PyTypeObject *)
+                                                    PyExc_StopAsyncIteration)) {
+                        exc = stop_as_error(st, exc, type_name, message, tb);
+                        if (!exc)
+                                goto fail;
+                }
         }
         Py_XDECREF(type_name);
         PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
@@ -391,6 +458,19 @@ static long error_kind(ex_state *st, PyObject *exc)
         return EX_ERR_REMOTE;
 }
 
+/* A remote StopIteration that stop_as_error() turned into an error: no
+ * longer a StopIteration here, so not one for the peer either (passed on
+ * out of a remote iterator's __next__, it would end the peer's loop). */
+static int stop_turned_error(PyObject *exc, PyObject *orig)
+{
+        return (PyUnicode_CompareWithASCIIString(orig, "StopIteration") == 0 ||
+                PyUnicode_CompareWithASCIIString(orig, "StopAsyncIteration") ==
+                        0) &&
+               !PyObject_TypeCheck(exc, (PyTypeObject *)PyExc_StopIteration) &&
+               !PyObject_TypeCheck(exc,
+                                   (PyTypeObject *)PyExc_StopAsyncIteration);
+}
+
 /* The type to report: a remote error passed on (a callback's error going
  * back, say) keeps the original type's name. */
 static void reported_type(ex_state *st, PyObject *exc, PyObject **module,
@@ -401,6 +481,8 @@ static void reported_type(ex_state *st, PyObject *exc, PyObject **module,
         if (PyObject_TypeCheck(exc, (PyTypeObject *)st->RemoteError))
                 orig = PyObject_GetAttrString(exc, "remote_type_name");
         PyErr_Clear();
+        if (orig && PyUnicode_Check(orig) && stop_turned_error(exc, orig))
+                Py_CLEAR(orig);
         if (orig && PyUnicode_Check(orig)) {
                 Py_ssize_t dot = PyUnicode_FindChar(
                         orig, '.', 0, PyUnicode_GET_LENGTH(orig), -1);

@@ -10,8 +10,16 @@
  * (kind, module, qualname, message, traceback, args). Returns NULL.
  * The text shown (str(exc), its args, the traceback note) is escaped
  * (escape.h); remote_message, remote_traceback and remote_type_name keep
- * it raw. */
+ * it raw. A StopIteration or StopAsyncIteration is raised as a plain
+ * ExtraditeRemoteError with the original as __cause__, so that it cannot
+ * end the caller's loop; see ex_remote_stop_restore. */
 PyObject *ex_raise_error_report(ex_state *st, PyObject *report);
+
+/* After a remote iterator's next() failed: when the error is a remote
+ * StopIteration that ex_raise_error_report turned into an error, raise the
+ * StopIteration itself again (the iterator is exhausted). Any other error
+ * stays as it is. */
+void ex_remote_stop_restore(ex_state *st);
 
 /* Encode the raised exception (cleared) as an EX_MSG_ERROR payload into
  * `out`: (kind, module, qualname, message, traceback, args), message and

@@ -276,10 +276,16 @@ PyObject *ex_remote_iter(PyObject *self)
         return dunder0(self, "iter");
 }
 
-/* StopIteration (a remote one, deriving from it) ends a for loop. */
+/* StopIteration (a remote one, deriving from it) ends a for loop: the one
+ * call whose remote StopIteration is not turned into an error (errors.h). */
 PyObject *ex_remote_iternext(PyObject *self)
 {
-        return dunder0(self, "next");
+        ex_state *st = state_of(self);
+        PyObject *r = dunder0(self, "next");
+
+        if (!r && st)
+                ex_remote_stop_restore(st);
+        return r;
 }
 
 PyObject *ex_remote_getitem(PyObject *self, PyObject *key)
