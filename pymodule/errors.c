@@ -502,7 +502,15 @@ static void reported_type(ex_state *st, PyObject *exc, PyObject **module,
         *name = PyObject_GetAttrString(tp, "__qualname__");
 }
 
-int ex_encode_error(ex_state *st,
+/* Is tp one of the interpreter's own exception classes? Their str() is
+ * made from their args, which then tell no more than the message. */
+static int builtin_type(PyTypeObject *tp)
+{
+        return !PyType_HasFeature(tp, Py_TPFLAGS_HEAPTYPE) &&
+               !strchr(tp->tp_name, '.');
+}
+
+int ex_encode_error(ex_state *st, int detail,
                     int (*encode_other)(void *, PyObject *, struct ex_buf *),
                     void *ctx, struct ex_buf *out)
 {
@@ -524,8 +532,18 @@ int ex_encode_error(ex_state *st,
         if (!message)
                 message = PyUnicode_FromString("<unprintable exception>");
         PyErr_Clear();
-        tb = format_traceback(exc);
-        args = message ? ex_scalar_args(exc, message) : NULL;
+        /* Without detail, type and message only: a traceback would show
+         * the peer our source lines, notes and causes; args beyond the
+         * message, whatever a class of ours keeps in them. */
+        tb = detail ? format_traceback(exc) : PyUnicode_FromString("");
+        if (!message)
+                args = NULL;
+        else if (detail || builtin_type(Py_TYPE(exc)) ||
+                 PyObject_TypeCheck(exc, (PyTypeObject *)st->RemoteError))
+                /* a remote error's args came from the peer itself */
+                args = ex_scalar_args(exc, message);
+        else
+                args = PyTuple_Pack(1, message);
         if (module && name && message && tb && args)
                 report = Py_BuildValue("(lOOOOO)", error_kind(st, exc),
                                        module, name, message, tb, args);

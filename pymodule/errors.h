@@ -23,9 +23,12 @@ void ex_remote_stop_restore(ex_state *st);
 
 /* Encode the raised exception (cleared) as an EX_MSG_ERROR payload into
  * `out`: (kind, module, qualname, message, traceback, args), message and
- * traceback cut to a bound. Values go through `encode_other` for what the
- * codec cannot carry. 0, or -1 when even a fallback report failed. */
-int ex_encode_error(ex_state *st,
+ * traceback cut to a bound. With `detail` 0 (our error, for a confined
+ * child) the report says the type and message only: no traceback, and
+ * args other than (message,) only for a built-in exception class. Values
+ * go through `encode_other` for what the codec cannot carry. 0, or -1
+ * when even a fallback report failed. */
+int ex_encode_error(ex_state *st, int detail,
                     int (*encode_other)(void *, PyObject *, struct ex_buf *),
                     void *ctx, struct ex_buf *out);
 
