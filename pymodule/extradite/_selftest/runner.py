@@ -130,6 +130,8 @@ class Run:
             self._drop(attempt.target)
             return Result(attempt, expected, "timeout", f"no answer in {CALL_TIMEOUT:g} s")
         except extradite.ExtraditeRemoteError as e:
+            if attempt.on_error:
+                return Result(attempt, expected, *attempt.on_error(e))
             # the child chose this text: escaped before it is printed
             type_name = _core.escape_text(e.remote_type_name)
             if isinstance(e, (PermissionError, MemoryError)) or getattr(
