@@ -96,7 +96,10 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
                 if (!PyErr_Occurred())
                         PyErr_NoMemory();
                 rh.kind = EX_MSG_ERROR;
-                if (ex_encode_error(s->st, ex_session_encode_other,
+                /* A confined child learns the type and message of our
+                 * error, not our traceback (source lines, notes). */
+                if (ex_encode_error(s->st, !s->confined,
+                                    ex_session_encode_other,
                                     &s->handout[EX_ORIGIN_REACHED],
                                     &out) < 0) {
                         PyErr_Clear();

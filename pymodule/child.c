@@ -432,7 +432,8 @@ static int serve_call(struct child *c, const struct ex_frame_header *h)
         if (!ok) {
                 /* Nothing of a half-encoded reply reaches the parent. */
                 rollback_fresh(c);
-                if (ex_encode_error(c->st, child_encode_other, c, &c->out) < 0)
+                if (ex_encode_error(c->st, 1, child_encode_other, c,
+                                    &c->out) < 0)
                         return -EBADMSG;
         }
         r = send_frame(c, ok ? EX_MSG_REPLY : EX_MSG_ERROR, h);
@@ -581,7 +582,7 @@ static int boot(struct child *c, const struct ex_frame_header *h)
         return 0;
 fail:
         Py_XDECREF(msg);
-        if (ex_encode_error(c->st, child_encode_other, c, &c->out) == 0)
+        if (ex_encode_error(c->st, 1, child_encode_other, c, &c->out) == 0)
                 send_frame(c, EX_MSG_ERROR, h);
         return -1;
 }

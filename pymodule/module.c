@@ -8,6 +8,7 @@
 #include "child.h"
 
 #include "errors.h"
+#include "escape.h"
 #include "learn.h"
 
 /* Raise ModuleLeakError when `name` or one of its submodules is in
@@ -212,6 +213,11 @@ static PyMethodDef module_methods[] = {
         {"spare", spare_info, METH_NOARGS,
          "spare()\n\nThe child started ahead for the next session: (pid, "
          "channel fd, pidfd), or None."},
+        {"escape_text", (PyCFunction)(void (*)(void))ex_escape_text_py,
+         METH_VARARGS | METH_KEYWORDS,
+         "escape_text(text, lines=False)\n\nText from the child as it may "
+         "be shown: control characters (C0, DEL, C1) and bidi controls "
+         "written as \\xNN / \\uNNNN; lines=True keeps \\n and \\t."},
         {"_child_main", ex_child_main, METH_NOARGS,
          "The child's serve loop. Runs only in an extradite child process."},
         {NULL, NULL, 0, NULL},
