@@ -15,20 +15,68 @@ static int python_class(PyTypeObject *tp)
                !PyType_HasFeature(tp, Py_TPFLAGS_IMMUTABLETYPE);
 }
 
-/* Whose public attributes a confined child may reach: instances of classes
- * written in Python; types.SimpleNamespace, which is only the attributes
- * its user gave it; and the built-in containers the `reference` transport
+/* Is `module` (a str, or anything else: no) the standard library's? */
+static int stdlib_module(PyObject *module)
+{
+        PyObject *names = PySys_GetObject("stdlib_module_names"); /* borrowed */
+        Py_ssize_t dot;
+        PyObject *top;
+        int r;
+
+        if (!module || !PyUnicode_Check(module))
+                return 0;
+        if (PyUnicode_CompareWithASCIIString(module, "builtins") == 0)
+                return 1;
+        if (!names)
+                return 0;
+        dot = PyUnicode_FindChar(module, '.', 0, PyUnicode_GET_LENGTH(module),
+                                 1);
+        if (dot == -2)
+                return -1;
+        top = dot < 0 ? Py_NewRef(module) : PyUnicode_Substring(module, 0, dot);
+        if (!top)
+                return -1;
+        r = PySequence_Contains(names, top);
+        Py_DECREF(top);
+        return r;
+}
+
+/* A class the user wrote: in Python, outside the standard library (whose
+ * classes act on the process: pathlib.Path.unlink, Popen.kill). 1, 0, or
+ * -1 with an exception. */
+static int user_class(PyTypeObject *tp)
+{
+        PyObject *module;
+        int r;
+
+        if (!python_class(tp))
+                return 0;
+        module = PyObject_GetAttrString((PyObject *)tp, "__module__");
+        if (!module) {
+                PyErr_Clear();
+                return 1;
+        }
+        r = stdlib_module(module);
+        Py_DECREF(module);
+        return r < 0 ? -1 : !r;
+}
+
+/* Whose public attributes a confined child may reach: instances of the
+ * user's classes; types.SimpleNamespace, which is only the attributes its
+ * user gave it; and the built-in containers the `reference` transport
  * policy passes (lst.append, d.get), whose methods only hand out their
- * items — each judged again by ex_exposure_admit. */
+ * items — each judged again by ex_exposure_admit. 1, 0, or -1. */
 static int user_instance(PyObject *o)
 {
         PyTypeObject *tp = Py_TYPE(o);
 
         if (PyType_Check(o))
                 return 0;
-        return python_class(tp) || PyList_Check(o) || PyDict_Check(o) ||
-               PyAnySet_Check(o) || PyTuple_Check(o) || PyByteArray_Check(o) ||
-               strcmp(tp->tp_name, "types.SimpleNamespace") == 0;
+        if (PyList_Check(o) || PyDict_Check(o) || PyAnySet_Check(o) ||
+            PyTuple_Check(o) || PyByteArray_Check(o) ||
+            strcmp(tp->tp_name, "types.SimpleNamespace") == 0)
+                return 1;
+        return user_class(tp);
 }
 
 static int refuse(const char *what)
@@ -77,39 +125,13 @@ static const char *internal_kind(PyObject *o)
         return NULL;
 }
 
-/* Is `module` (a str, or anything else: no) the standard library's? */
-static int stdlib_module(PyObject *module)
-{
-        PyObject *names = PySys_GetObject("stdlib_module_names"); /* borrowed */
-        Py_ssize_t dot;
-        PyObject *top;
-        int r;
-
-        if (!module || !PyUnicode_Check(module))
-                return 0;
-        if (PyUnicode_CompareWithASCIIString(module, "builtins") == 0)
-                return 1;
-        if (!names)
-                return 0;
-        dot = PyUnicode_FindChar(module, '.', 0, PyUnicode_GET_LENGTH(module),
-                                 1);
-        if (dot == -2)
-                return -1;
-        top = dot < 0 ? Py_NewRef(module) : PyUnicode_Substring(module, 0, dot);
-        if (!top)
-                return -1;
-        r = PySequence_Contains(names, top);
-        Py_DECREF(top);
-        return r;
-}
-
 /* What the child reached rather than was given, that only a grant may
  * hand out: the interpreter's own functions and classes and the standard
  * library's (eval, open, os.system, object, subprocess.Popen). The kind's
  * name, NULL when o may be handed out, or NULL with an exception. */
 static const char *ungranted_kind(PyObject *o)
 {
-        PyObject *self, *module;
+        PyObject *self;
         int r;
 
         if (PyCFunction_Check(o)) {
@@ -128,12 +150,8 @@ static const char *ungranted_kind(PyObject *o)
         if (PyType_Check(o)) {
                 if (!python_class((PyTypeObject *)o))
                         return "a built-in class";
-                module = PyObject_GetAttrString(o, "__module__");
-                if (!module)
-                        return NULL;
-                r = stdlib_module(module);
-                Py_DECREF(module);
-                return r < 0 ? NULL : r ? "a standard library class" : NULL;
+                r = user_class((PyTypeObject *)o);
+                return r != 0 ? NULL : "a standard library class";
         }
         if (PyFunction_Check(o)) {
                 r = stdlib_module(PyFunction_GetModule(o));
@@ -257,7 +275,7 @@ int ex_exposure_vet_request(ex_state *st, uint8_t op, PyObject *target,
                             PyObject *name, int passed_before)
 {
         PyTypeObject *tp = Py_TYPE(target);
-        int is_class = PyType_Check(target);
+        int is_class = PyType_Check(target), r;
         const char *kind;
 
         /* A generator is only ever a ParentIterator's (ex_exposure_admit):
@@ -295,7 +313,11 @@ int ex_exposure_vet_request(ex_state *st, uint8_t op, PyObject *target,
         }
         /* Members of what the user wrote in Python: instances of such
          * classes, and the classes themselves (read only). */
-        if (is_class && python_class((PyTypeObject *)target)) {
+        r = is_class ? user_class((PyTypeObject *)target)
+                     : user_instance(target);
+        if (r < 0)
+                return -1;
+        if (r && is_class) {
                 if (op != EX_OP_SETATTR && op != EX_OP_DELATTR)
                         return 0;
                 PyErr_Format(PyExc_PermissionError,
@@ -305,15 +327,16 @@ int ex_exposure_vet_request(ex_state *st, uint8_t op, PyObject *target,
                              ((PyTypeObject *)target)->tp_name, name);
                 return -1;
         }
-        if (user_instance(target))
+        if (r)
                 return 0;
         PyErr_Format(PyExc_PermissionError,
                      "extradite: a sandboxed child may reach the public "
-                     "attributes of classes written in Python and of their "
-                     "instances only, not of %s '%.200s' (attribute %R); "
-                     "pass what the child needs as an argument "
-                     "(docs/security-model.md)",
-                     is_class ? "the built-in class" : "a",
+                     "attributes of your own classes and their instances "
+                     "only, not of %s '%.200s' (attribute %R), a built-in, "
+                     "extension or standard library type; pass what the "
+                     "child needs as an argument, a bound method for "
+                     "example (docs/security-model.md)",
+                     is_class ? "the class" : "a",
                      is_class ? ((PyTypeObject *)target)->tp_name
                               : tp->tp_name,
                      name);

@@ -5,6 +5,7 @@ os.* or subprocess.*, and never runs code in the parent — whatever ordinary
 object it is handed and however it walks from there."""
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -105,6 +106,30 @@ def test_the_child_still_calls_what_it_was_given(spawn, profile):
     assert walker.read(tools, "value", __extradite_policy__="reference") == 1
     assert walker.read(tools, "prop", __extradite_policy__="reference") == 1
     assert walker.call_member(tools, "method", 9, __extradite_policy__="reference") == 9
+
+
+@pytest.mark.parametrize("profile", CONFINED)
+def test_standard_library_objects_offer_no_methods_but_their_bound_methods_work(
+        spawn, tmp_path, profile):
+    victim = tmp_path / "victim"
+    victim.write_text("the parent's file")
+    walker = spawn(TARGET, profile)()
+    # a Path passed by reference: its methods act on this process
+    with pytest.raises(PermissionError, match="standard library"):
+        walker.call_member(victim, "unlink", __extradite_policy__="reference")
+    assert victim.exists()
+    logger = logging.getLogger("extradite.test-capabilities")
+    with pytest.raises(PermissionError):
+        walker.call_member(logger, "info", "x", __extradite_policy__="reference")
+    # what the parent hands over itself works
+    seen = []
+    logger.addHandler(handler := logging.Handler())
+    handler.emit = seen.append
+    try:
+        walker.call(logger.warning, "from the child")
+    finally:
+        logger.removeHandler(handler)
+    assert [r.getMessage() for r in seen] == ["from the child"]
 
 
 # ---- the breadth-first walk over a catalogue of ordinary objects --------
