@@ -3,39 +3,49 @@
  * While a thread of ours waits on a call into the child, the child may call
  * back into objects we passed it by handle. The waiting thread runs those
  * requests and answers them, then goes on waiting. The child is hostile:
- * it reaches only objects we exported, and a confined child only their
- * public attributes — no __globals__, __dict__ or __class__ walk to
- * os.system — and never a module.
+ * it reaches only objects we exported, and a confined child only what the
+ * exposure rule allows (exposure.h): every request is vetted before it
+ * runs, every handle in the answer admitted before it is minted.
  */
 #include "session.h"
 
 #include "errors.h"
 #include "ops_apply.h"
 
-/* A sandboxed child reaches only public attributes of our objects. */
-static int vet_name(void *ctx, PyObject *name)
+static int vet(void *ctx, uint8_t op, PyObject *target, PyObject *name)
 {
         ex_session *s = ctx;
+        int passed = 0;
 
-        if (PyUnicode_GET_LENGTH(name) == 0 ||
-            PyUnicode_READ_CHAR(name, 0) != '_')
+        if (op == EX_VET_CALLEE)
+                ex_exports_find(&s->exports, target, &passed);
+        if (ex_exposure_vet_request(s->st, op, target, name, passed) == 0)
                 return 0;
-        PyErr_Format(s->st->UnsupportedInteractionError,
-                     "extradite: a sandboxed child may not reach the private "
-                     "or special attribute %R of a parent object",
-                     name);
+        s->refused++;
         return -1;
 }
 
-/* Is o one of the objects we gave the child (by handle)? Only those may
- * be a request's target: a value the child sent itself ("x".center(n),
- * 10 ** n) would have us compute and allocate whatever it likes, past
- * every cap on what it may send. */
-static int is_exported(ex_session *s, PyObject *o)
+/* The object a request of the child's runs on, for its target o: only
+ * one we gave it by handle (borrowed; NULL for anything else). A value the
+ * child sent itself ("x".center(n), 10 ** n) would have us compute and
+ * allocate whatever it likes, past every cap on what it may send. The
+ * exported object may be a stand-in for o (a ParentIterator, exposure.h):
+ * the request runs on the stand-in. */
+static PyObject *exported_target(ex_session *s, PyObject *o)
 {
-        uint64_t id;
+        return ex_exports_find(&s->exports, o, NULL);
+}
 
-        return ex_map_get(&s->exports.by_object, (uint64_t)(uintptr_t)o, &id);
+/* req (stolen) with its target replaced: a new tuple, or NULL. */
+static PyObject *with_target(PyObject *req, PyObject *target)
+{
+        PyObject *out = PyTuple_GetSlice(req, 1, PyTuple_GET_SIZE(req));
+        PyObject *head = out ? PyTuple_Pack(1, target) : NULL;
+
+        Py_DECREF(req);
+        Py_XSETREF(out, head ? PySequence_Concat(head, out) : NULL);
+        Py_XDECREF(head);
+        return out;
 }
 
 int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
@@ -45,7 +55,7 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
         struct ex_buf out = {0};
         struct ex_frame_header rh = {.request_id = h->request_id,
                                      .chain_id = h->chain_id};
-        PyObject *req, *res = NULL;
+        PyObject *req, *res = NULL, *target = NULL;
         int r, as_handle = 0;
 
         req = ex_session_decode(s, in, s->st->RemoteObjectType, deadline_ms);
@@ -57,10 +67,14 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
         if (req && (!PyTuple_Check(req) || PyTuple_GET_SIZE(req) == 0))
                 PyErr_SetString(s->st->ProtocolError,
                                 "extradite: malformed request from the child");
-        else if (req && !is_exported(s, PyTuple_GET_ITEM(req, 0)))
+        else if (req && !(target = exported_target(
+                                  s, PyTuple_GET_ITEM(req, 0))))
                 PyErr_SetString(s->st->UnsupportedInteractionError,
                                 "extradite: the child may only use objects "
                                 "it was given by handle");
+        else if (req && target != PyTuple_GET_ITEM(req, 0) &&
+                 !(req = with_target(req, target)))
+                ; /* no memory */
         /* The nesting of this thread's chain: other threads' calls in
          * flight are not part of it (the child enforces its own limit). */
         else if (req && ex_session_thread_depth(s) > EX_MAX_NESTING)
@@ -70,12 +84,12 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
                              EX_MAX_NESTING);
         else if (req)
                 res = ex_apply_request(s->st, h->op, req,
-                                       s->confined ? vet_name : NULL, s,
+                                       s->confined ? vet : NULL, s,
                                        &as_handle);
         Py_XDECREF(req);
 
-        ex_session_encode_hooks(s, &hooks);
-        if (res && (as_handle ? ex_session_export(s, res, &out)
+        ex_session_reply_hooks(s, &hooks);
+        if (res && (as_handle ? ex_session_export_reply(s, res, &out)
                               : ex_encode(s->st, &hooks, res, &out,
                                           s->limits.max_depth)) == 0) {
                 rh.kind = EX_MSG_REPLY;
@@ -83,7 +97,11 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
                 if (!PyErr_Occurred())
                         PyErr_NoMemory();
                 rh.kind = EX_MSG_ERROR;
-                if (ex_encode_error(s->st, ex_session_encode_other, s,
+                /* A confined child learns the type and message of our
+                 * error, not our traceback (source lines, notes). */
+                if (ex_encode_error(s->st, !s->confined,
+                                    ex_session_encode_other,
+                                    &s->handout[EX_ORIGIN_REACHED],
                                     &out) < 0) {
                         PyErr_Clear();
                         ex_buf_free(&out);

@@ -107,7 +107,7 @@ static int child_encode_other(void *ctx, PyObject *o, struct ex_buf *b)
         }
         if (c->pickler && (r = pickled(c, o, b)) != 0)
                 return r < 0 ? -1 : 0;
-        if (ex_exports_put(&c->exports, o, 0, &id) < 0)
+        if (ex_exports_put(&c->exports, o, NULL, 0, 0, &id) < 0)
                 return -1;
         if (note_fresh(c, id) < 0 || ex_put_handle(b, EX_TAG_HANDLE, id) < 0) {
                 ex_exports_release(&c->exports, id, 1);
@@ -349,7 +349,7 @@ static PyObject *do_load(struct child *c, PyObject *modname, PyObject *qualname)
                 Py_DECREF(obj);
                 return NULL;
         }
-        if (!methods || ex_exports_put(&c->exports, obj, 1, &id) < 0) {
+        if (!methods || ex_exports_put(&c->exports, obj, NULL, 1, 0, &id) < 0) {
                 Py_XDECREF(methods);
                 Py_DECREF(obj);
                 return NULL;
@@ -432,7 +432,8 @@ static int serve_call(struct child *c, const struct ex_frame_header *h)
         if (!ok) {
                 /* Nothing of a half-encoded reply reaches the parent. */
                 rollback_fresh(c);
-                if (ex_encode_error(c->st, child_encode_other, c, &c->out) < 0)
+                if (ex_encode_error(c->st, 1, child_encode_other, c,
+                                    &c->out) < 0)
                         return -EBADMSG;
         }
         r = send_frame(c, ok ? EX_MSG_REPLY : EX_MSG_ERROR, h);
@@ -581,7 +582,7 @@ static int boot(struct child *c, const struct ex_frame_header *h)
         return 0;
 fail:
         Py_XDECREF(msg);
-        if (ex_encode_error(c->st, child_encode_other, c, &c->out) == 0)
+        if (ex_encode_error(c->st, 1, child_encode_other, c, &c->out) == 0)
                 send_frame(c, EX_MSG_ERROR, h);
         return -1;
 }

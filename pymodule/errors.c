@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "escape.h"
 #include "frame.h"
 
 /* Cap what an error report carries; the rest is cut. */
@@ -142,7 +143,7 @@ static PyObject *instantiate(PyObject *cls, PyObject *args, PyObject *message)
 {
         PyObject *exc = NULL;
 
-        if (args && PyTuple_Check(args))
+        if (args)
                 exc = PyObject_Call(cls, args, NULL);
         if (!exc) {
                 PyErr_Clear();
@@ -151,10 +152,142 @@ static PyObject *instantiate(PyObject *cls, PyObject *args, PyObject *message)
         return exc;
 }
 
+/* The args an exception from the other side is built from: at most 8
+ * plain scalars, each str escaped for showing, or NULL (no error) when
+ * they are anything else: a handle would have str(exc) ask the child, and
+ * in a round trip its text. */
+static PyObject *shown_args(PyObject *args)
+{
+        PyObject *out;
+        Py_ssize_t n;
+
+        if (!PyTuple_CheckExact(args) || (n = PyTuple_GET_SIZE(args)) > 8)
+                return NULL;
+        for (Py_ssize_t i = 0; i < n; i++) {
+                PyObject *a = PyTuple_GET_ITEM(args, i);
+                PyTypeObject *t = Py_TYPE(a);
+                if (!(a == Py_None || t == &PyBool_Type ||
+                      t == &PyLong_Type || t == &PyFloat_Type ||
+                      t == &PyUnicode_Type))
+                        return NULL;
+        }
+        out = PyTuple_New(n);
+        for (Py_ssize_t i = 0; out && i < n; i++) {
+                PyObject *a = PyTuple_GET_ITEM(args, i);
+                a = PyUnicode_Check(a) ? ex_escape_text(a, EX_TEXT_LINES)
+                                       : Py_NewRef(a);
+                if (!a)
+                        Py_CLEAR(out);
+                else
+                        PyTuple_SET_ITEM(out, i, a);
+        }
+        if (!out)
+                PyErr_Clear();
+        return out;
+}
+
+/* Where the other side is, for the text we add. */
+static const char *other_side(ex_state *st)
+{
+        return st->child ? "the parent" : "the extradite child";
+}
+
+/* Set remote_type_name, remote_message, remote_traceback (the raw text). */
+static int set_remote_attrs(PyObject *exc, PyObject *type_name,
+                            PyObject *message, PyObject *tb)
+{
+        if (PyObject_SetAttrString(exc, "remote_type_name", type_name) < 0 ||
+            PyObject_SetAttrString(exc, "remote_message", message) < 0 ||
+            PyObject_SetAttrString(exc, "remote_traceback", tb) < 0)
+                return -1;
+        return 0;
+}
+
+/* The remote traceback as a note (escaped), shown under an uncaught
+ * exception: where it came from. */
+static int add_traceback_note(ex_state *st, PyObject *exc, PyObject *tb)
+{
+        PyObject *shown, *note, *r;
+
+        if (PyUnicode_GET_LENGTH(tb) == 0)
+                return 0;
+        shown = ex_escape_text(tb, EX_TEXT_LINES);
+        note = shown ? PyUnicode_FromFormat("Remote traceback (in %s):\n%U",
+                                            other_side(st), shown)
+                     : NULL;
+        r = note ? PyObject_CallMethod(exc, "add_note", "O", note) : NULL;
+        Py_XDECREF(shown);
+        Py_XDECREF(note);
+        if (!r)
+                return -1;
+        Py_DECREF(r);
+        return 0;
+}
+
+/* A remote StopIteration (StopAsyncIteration) raised as it is would end
+ * the caller's loop without a word: list(map(remote.method, items)) would
+ * stop early. As PEP 479 does for generators, it becomes an error, with
+ * the original as its __cause__; ex_remote_stop_restore() gives it back
+ * to the one caller that wants it, a remote iterator's next(). Steals
+ * `exc`; returns the error (new reference) or NULL. */
+static PyObject *stop_as_error(ex_state *st, PyObject *exc,
+                               PyObject *type_name, PyObject *message,
+                               PyObject *tb)
+{
+        PyObject *shown = ex_escape_text(type_name, EX_TEXT_LINE);
+        PyObject *shown_msg = ex_escape_text(message, EX_TEXT_LINES);
+        PyObject *text = NULL, *err = NULL;
+
+        if (shown && shown_msg)
+                text = PyUnicode_FromFormat(
+                        "extradite: a call into %s raised %U; it is raised "
+                        "here as ExtraditeRemoteError so that it cannot end "
+                        "a loop silently (only a remote iterator's next() "
+                        "ends one; the original is its __cause__)%s%U",
+                        other_side(st), shown,
+                        PyUnicode_GET_LENGTH(shown_msg) ? ": " : "",
+                        shown_msg);
+        if (text)
+                err = PyObject_CallOneArg(st->RemoteError, text);
+        if (err && set_remote_attrs(err, type_name, message, tb) < 0)
+                Py_CLEAR(err);
+        Py_XDECREF(shown);
+        Py_XDECREF(shown_msg);
+        Py_XDECREF(text);
+        if (!err) {
+                Py_DECREF(exc);
+                return NULL;
+        }
+        PyException_SetCause(err, exc); /* steals exc */
+        return err;
+}
+
+void ex_remote_stop_restore(ex_state *st)
+{
+        PyObject *exc, *cause;
+
+        if (!PyErr_ExceptionMatches(st->RemoteError))
+                return;
+        exc = PyErr_GetRaisedException();
+        cause = Py_IS_TYPE(exc, (PyTypeObject *)st->RemoteError)
+                        ? PyException_GetCause(exc)
+                        : NULL;
+        if (cause && PyObject_TypeCheck(cause, (PyTypeObject *)
+                                                       PyExc_StopIteration) &&
+            PyObject_TypeCheck(cause, (PyTypeObject *)st->RemoteError)) {
+                Py_DECREF(exc);
+                PyErr_SetRaisedException(cause);
+                return;
+        }
+        Py_XDECREF(cause);
+        PyErr_SetRaisedException(exc);
+}
+
 PyObject *ex_raise_error_report(ex_state *st, PyObject *report)
 {
         PyObject *kind_o, *module, *name, *message, *tb, *args;
         PyObject *cls = NULL, *exc = NULL, *type_name = NULL;
+        PyObject *shown_msg = NULL, *shown = NULL;
         long kind;
 
         if (!PyTuple_Check(report) || PyTuple_GET_SIZE(report) != 6)
@@ -188,14 +321,24 @@ PyObject *ex_raise_error_report(ex_state *st, PyObject *report)
         }
         if (!cls)
                 return NULL;
-        exc = instantiate(cls, kind == EX_ERR_REMOTE ? args : NULL, message);
+        /* What is shown (str(exc), its args) is escaped; the raw text
+         * goes on the remote_* attributes. */
+        shown_msg = ex_escape_text(message, EX_TEXT_LINES);
+        if (!shown_msg) {
+                Py_DECREF(cls);
+                return NULL;
+        }
+        shown = kind == EX_ERR_REMOTE ? shown_args(args) : NULL;
+        exc = instantiate(cls, shown, shown_msg);
         if (!exc && cls != st->RemoteError) {
                 /* A built-in type that takes no single message either
                  * (UnicodeDecodeError, an ExceptionGroup): the plain class. */
                 PyErr_Clear();
-                exc = instantiate(st->RemoteError, NULL, message);
+                exc = instantiate(st->RemoteError, NULL, shown_msg);
         }
         Py_DECREF(cls);
+        Py_XDECREF(shown);
+        Py_DECREF(shown_msg);
         if (!exc)
                 return NULL;
         if (kind == EX_ERR_REMOTE) {
@@ -204,24 +347,16 @@ PyObject *ex_raise_error_report(ex_state *st, PyObject *report)
                                     : PyUnicode_FromFormat("%U.%U", module,
                                                            name);
                 if (!type_name ||
-                    PyObject_SetAttrString(exc, "remote_type_name",
-                                           type_name) < 0 ||
-                    PyObject_SetAttrString(exc, "remote_message", message) <
-                            0 ||
-                    PyObject_SetAttrString(exc, "remote_traceback", tb) < 0)
+                    set_remote_attrs(exc, type_name, message, tb) < 0 ||
+                    add_traceback_note(st, exc, tb) < 0)
                         goto fail;
-                /* Shown under an uncaught exception: where it came from. */
-                if (PyUnicode_GET_LENGTH(tb) > 0) {
-                        PyObject *note = PyUnicode_FromFormat(
-                                "Remote traceback (in the extradite child):\n%U",
-                                tb);
-                        PyObject *r = note ? PyObject_CallMethod(
-                                                     exc, "add_note", "O", note)
-                                           : NULL;
-                        Py_XDECREF(note);
-                        if (!r)
+                if (PyObject_TypeCheck(exc, (PyTypeObject *)
+                                                    PyExc_StopIteration) ||
+                    PyObject_TypeCheck(exc, (PyTypeObject *)
+                                                    PyExc_StopAsyncIteration)) {
+                        exc = stop_as_error(st, exc, type_name, message, tb);
+                        if (!exc)
                                 goto fail;
-                        Py_DECREF(r);
                 }
         }
         Py_XDECREF(type_name);
@@ -230,7 +365,7 @@ PyObject *ex_raise_error_report(ex_state *st, PyObject *report)
         return NULL;
 fail:
         Py_XDECREF(type_name);
-        Py_DECREF(exc);
+        Py_XDECREF(exc);
         return NULL;
 malformed:
         PyErr_SetString(st->ProtocolError,
@@ -261,10 +396,11 @@ static PyObject *format_traceback(PyObject *exc)
         PyObject *lines = NULL, *sep = NULL, *text = NULL;
 
         if (tb_mod) {
-                lines = PyObject_CallMethod(
-                        tb_mod, "format_exception", "OOO",
-                        (PyObject *)Py_TYPE(exc), exc,
-                        PyException_GetTraceback(exc) ?: Py_None);
+                PyObject *tb = PyException_GetTraceback(exc);
+                lines = PyObject_CallMethod(tb_mod, "format_exception", "OOO",
+                                            (PyObject *)Py_TYPE(exc), exc,
+                                            tb ? tb : Py_None);
+                Py_XDECREF(tb);
                 Py_DECREF(tb_mod);
         }
         sep = PyUnicode_FromString("");
@@ -322,6 +458,19 @@ static long error_kind(ex_state *st, PyObject *exc)
         return EX_ERR_REMOTE;
 }
 
+/* A remote StopIteration that stop_as_error() turned into an error: no
+ * longer a StopIteration here, so not one for the peer either (passed on
+ * out of a remote iterator's __next__, it would end the peer's loop). */
+static int stop_turned_error(PyObject *exc, PyObject *orig)
+{
+        return (PyUnicode_CompareWithASCIIString(orig, "StopIteration") == 0 ||
+                PyUnicode_CompareWithASCIIString(orig, "StopAsyncIteration") ==
+                        0) &&
+               !PyObject_TypeCheck(exc, (PyTypeObject *)PyExc_StopIteration) &&
+               !PyObject_TypeCheck(exc,
+                                   (PyTypeObject *)PyExc_StopAsyncIteration);
+}
+
 /* The type to report: a remote error passed on (a callback's error going
  * back, say) keeps the original type's name. */
 static void reported_type(ex_state *st, PyObject *exc, PyObject **module,
@@ -332,6 +481,8 @@ static void reported_type(ex_state *st, PyObject *exc, PyObject **module,
         if (PyObject_TypeCheck(exc, (PyTypeObject *)st->RemoteError))
                 orig = PyObject_GetAttrString(exc, "remote_type_name");
         PyErr_Clear();
+        if (orig && PyUnicode_Check(orig) && stop_turned_error(exc, orig))
+                Py_CLEAR(orig);
         if (orig && PyUnicode_Check(orig)) {
                 Py_ssize_t dot = PyUnicode_FindChar(
                         orig, '.', 0, PyUnicode_GET_LENGTH(orig), -1);
@@ -351,7 +502,15 @@ static void reported_type(ex_state *st, PyObject *exc, PyObject **module,
         *name = PyObject_GetAttrString(tp, "__qualname__");
 }
 
-int ex_encode_error(ex_state *st,
+/* Is tp one of the interpreter's own exception classes? Their str() is
+ * made from their args, which then tell no more than the message. */
+static int builtin_type(PyTypeObject *tp)
+{
+        return !PyType_HasFeature(tp, Py_TPFLAGS_HEAPTYPE) &&
+               !strchr(tp->tp_name, '.');
+}
+
+int ex_encode_error(ex_state *st, int detail,
                     int (*encode_other)(void *, PyObject *, struct ex_buf *),
                     void *ctx, struct ex_buf *out)
 {
@@ -373,8 +532,18 @@ int ex_encode_error(ex_state *st,
         if (!message)
                 message = PyUnicode_FromString("<unprintable exception>");
         PyErr_Clear();
-        tb = format_traceback(exc);
-        args = message ? ex_scalar_args(exc, message) : NULL;
+        /* Without detail, type and message only: a traceback would show
+         * the peer our source lines, notes and causes; args beyond the
+         * message, whatever a class of ours keeps in them. */
+        tb = detail ? format_traceback(exc) : PyUnicode_FromString("");
+        if (!message)
+                args = NULL;
+        else if (detail || builtin_type(Py_TYPE(exc)) ||
+                 PyObject_TypeCheck(exc, (PyTypeObject *)st->RemoteError))
+                /* a remote error's args came from the peer itself */
+                args = ex_scalar_args(exc, message);
+        else
+                args = PyTuple_Pack(1, message);
         if (module && name && message && tb && args)
                 report = Py_BuildValue("(lOOOOO)", error_kind(st, exc),
                                        module, name, message, tb, args);

@@ -7,14 +7,28 @@
 #include "convert.h"
 
 /* Raise the exception an EX_MSG_ERROR payload describes:
- * (kind, module, qualname, message, traceback, args). Returns NULL. */
+ * (kind, module, qualname, message, traceback, args). Returns NULL.
+ * The text shown (str(exc), its args, the traceback note) is escaped
+ * (escape.h); remote_message, remote_traceback and remote_type_name keep
+ * it raw. A StopIteration or StopAsyncIteration is raised as a plain
+ * ExtraditeRemoteError with the original as __cause__, so that it cannot
+ * end the caller's loop; see ex_remote_stop_restore. */
 PyObject *ex_raise_error_report(ex_state *st, PyObject *report);
+
+/* After a remote iterator's next() failed: when the error is a remote
+ * StopIteration that ex_raise_error_report turned into an error, raise the
+ * StopIteration itself again (the iterator is exhausted). Any other error
+ * stays as it is. */
+void ex_remote_stop_restore(ex_state *st);
 
 /* Encode the raised exception (cleared) as an EX_MSG_ERROR payload into
  * `out`: (kind, module, qualname, message, traceback, args), message and
- * traceback cut to a bound. Values go through `encode_other` for what the
- * codec cannot carry. 0, or -1 when even a fallback report failed. */
-int ex_encode_error(ex_state *st,
+ * traceback cut to a bound. With `detail` 0 (our error, for a confined
+ * child) the report says the type and message only: no traceback, and
+ * args other than (message,) only for a built-in exception class. Values
+ * go through `encode_other` for what the codec cannot carry. 0, or -1
+ * when even a fallback report failed. */
+int ex_encode_error(ex_state *st, int detail,
                     int (*encode_other)(void *, PyObject *, struct ex_buf *),
                     void *ctx, struct ex_buf *out);
 

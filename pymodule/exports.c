@@ -23,17 +23,42 @@ static struct ex_export *slot_of(const struct ex_exports *t, uint64_t id)
         return e;
 }
 
-int ex_exports_put(struct ex_exports *t, PyObject *o, int pin, uint64_t *id)
+static struct ex_export *find(const struct ex_exports *t, uintptr_t key,
+                              uint64_t *id)
 {
+        struct ex_export *e;
+
+        if (!ex_map_get(&t->by_object, (uint64_t)key, id))
+                return NULL;
+        e = slot_of(t, *id);
+        return e && e->key == key ? e : NULL;
+}
+
+PyObject *ex_exports_find(const struct ex_exports *t, PyObject *key,
+                          int *passed)
+{
+        uint64_t id;
+        struct ex_export *e = find(t, (uintptr_t)key, &id);
+
+        if (passed)
+                *passed = e && e->passed;
+        return e ? e->obj : NULL;
+}
+
+int ex_exports_put(struct ex_exports *t, PyObject *o, PyObject *key, int pin,
+                   int passed, uint64_t *id)
+{
+        uintptr_t k = (uintptr_t)(key ? key : o);
         uint64_t known;
         uint32_t slot;
         struct ex_export *e;
 
-        if (ex_map_get(&t->by_object, (uint64_t)(uintptr_t)o, &known)) {
-                e = slot_of(t, known);
-                if (e && e->obj == o && e->sent < UINT32_MAX) {
+        e = find(t, k, &known);
+        if (e) {
+                if (e->sent < UINT32_MAX) {
                         e->sent++;
                         e->pinned |= pin;
+                        e->passed |= passed;
                         *id = known;
                         return 0;
                 }
@@ -63,15 +88,17 @@ int ex_exports_put(struct ex_exports *t, PyObject *o, int pin, uint64_t *id)
         e = &t->v[slot];
         e->gen++;
         *id = make_id(e->gen, slot);
-        if (ex_map_put(&t->by_object, (uint64_t)(uintptr_t)o, *id) < 0) {
+        if (ex_map_put(&t->by_object, (uint64_t)k, *id) < 0) {
                 e->next_free = t->free_head;
                 t->free_head = slot + 1;
                 PyErr_NoMemory();
                 return -1;
         }
         e->obj = Py_NewRef(o);
+        e->key = k;
         e->sent = 1;
         e->pinned = pin;
+        e->passed = passed;
         e->next_free = 0;
         t->live++;
         return 0;
@@ -81,6 +108,16 @@ PyObject *ex_exports_get(const struct ex_exports *t, uint64_t id)
 {
         struct ex_export *e = slot_of(t, id);
         return e ? e->obj : NULL;
+}
+
+PyObject *ex_exports_objects(const struct ex_exports *t)
+{
+        PyObject *list = PyList_New(0);
+
+        for (uint32_t i = 0; list && i < t->len; i++)
+                if (t->v[i].obj && PyList_Append(list, t->v[i].obj) < 0)
+                        Py_CLEAR(list);
+        return list;
 }
 
 int ex_exports_release(struct ex_exports *t, uint64_t id, uint32_t count)
@@ -101,7 +138,7 @@ int ex_exports_release(struct ex_exports *t, uint64_t id, uint32_t count)
         e->next_free = t->free_head;
         t->free_head = slot + 1;
         t->live--;
-        ex_map_del(&t->by_object, (uint64_t)(uintptr_t)o);
+        ex_map_del(&t->by_object, (uint64_t)e->key);
         Py_DECREF(o);
         return 0;
 }

@@ -21,10 +21,13 @@
 
 struct ex_export {
         PyObject *obj; /* strong; NULL when the slot is free */
+        uintptr_t key; /* the object the peer's handle stands for: obj, or
+                          the object obj wraps (exposure.h) */
         uint32_t gen;
         uint32_t sent;   /* sends not yet released by the peer */
         uint32_t next_free;
         int pinned;      /* loaded targets: never freed by releases */
+        int passed;      /* the owner handed it over itself (exposure.h) */
 };
 
 struct ex_exports {
@@ -36,13 +39,25 @@ struct ex_exports {
         struct ex_map by_object; /* object address -> id */
 };
 
-/* Export o (count one more send): 0 with *id, or -1 with an exception. */
-int ex_exports_put(struct ex_exports *t, PyObject *o, int pin, uint64_t *id);
+/* Export o (count one more send): 0 with *id, or -1 with an exception.
+ * key: the object the handle stands for, which o holds (NULL: o itself);
+ * the same key always gets the same id while exported. pin: never freed
+ * by releases; passed: the owner's own code handed it over (kept once
+ * set). */
+int ex_exports_put(struct ex_exports *t, PyObject *o, PyObject *key, int pin,
+                   int passed, uint64_t *id);
+/* The exported object standing for key (borrowed), or NULL; *passed (may
+ * be NULL) says whether the owner's own code handed it over. */
+PyObject *ex_exports_find(const struct ex_exports *t, PyObject *key,
+                          int *passed);
 /* Borrowed reference, or NULL (no exception) for an unknown/stale id. */
 PyObject *ex_exports_get(const struct ex_exports *t, uint64_t id);
 /* The peer has released `count` sends of id. 0, or -1 for an unknown id
  * or a count larger than was sent (no exception set). May run __del__. */
 int ex_exports_release(struct ex_exports *t, uint64_t id, uint32_t count);
+/* A new list of the live objects, for tests that check what the peer
+ * was handed; NULL with an exception. */
+PyObject *ex_exports_objects(const struct ex_exports *t);
 /* Drop every object (they may run code) and free the table. */
 void ex_exports_clear(struct ex_exports *t);
 

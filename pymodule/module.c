@@ -8,6 +8,7 @@
 #include "child.h"
 
 #include "errors.h"
+#include "escape.h"
 #include "learn.h"
 
 /* Raise ModuleLeakError when `name` or one of its submodules is in
@@ -61,7 +62,8 @@ static int module_exec(PyObject *module)
         if (ex_errors_init(module, st) < 0 ||
             ex_session_init_type(module, st) < 0 ||
             ex_proxy_init_types(module, st) < 0 ||
-            ex_parent_ref_init_type(module, st) < 0)
+            ex_parent_ref_init_type(module, st) < 0 ||
+            ex_exposure_init_types(module, st) < 0)
                 return -1;
         /* For the tests: an ASan build leaves RLIMIT_AS alone
          * (sandbox/asan_build.h). */
@@ -89,6 +91,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
         Py_VISIT(st->MethodDescriptorType);
         Py_VISIT(st->ParentRefType);
         Py_VISIT(st->ParentClassType);
+        Py_VISIT(st->ParentIteratorType);
         Py_VISIT(st->pickle_dumps);
         Py_VISIT(st->pickle_loads);
         Py_VISIT(st->std_date);
@@ -121,6 +124,7 @@ static int module_clear(PyObject *module)
         Py_CLEAR(st->MethodDescriptorType);
         Py_CLEAR(st->ParentRefType);
         Py_CLEAR(st->ParentClassType);
+        Py_CLEAR(st->ParentIteratorType);
         Py_CLEAR(st->str_session);
         Py_CLEAR(st->str_handle);
         Py_CLEAR(st->pickle_dumps);
@@ -209,6 +213,11 @@ static PyMethodDef module_methods[] = {
         {"spare", spare_info, METH_NOARGS,
          "spare()\n\nThe child started ahead for the next session: (pid, "
          "channel fd, pidfd), or None."},
+        {"escape_text", (PyCFunction)(void (*)(void))ex_escape_text_py,
+         METH_VARARGS | METH_KEYWORDS,
+         "escape_text(text, lines=False)\n\nText from the child as it may "
+         "be shown: control characters (C0, DEL, C1) and bidi controls "
+         "written as \\xNN / \\uNNNN; lines=True keeps \\n and \\t."},
         {"_child_main", ex_child_main, METH_NOARGS,
          "The child's serve loop. Runs only in an extradite child process."},
         {NULL, NULL, 0, NULL},

@@ -353,7 +353,7 @@ static void note_call(Py_ssize_t i, Py_ssize_t n)
 }
 
 PyObject *ex_apply_batch(ex_state *st, PyObject *obj, PyObject *name,
-                         PyObject *calls)
+                         PyObject *calls, ex_vet_request vet, void *ctx)
 {
         Py_ssize_t n = PyList_GET_SIZE(calls);
         PyObject *results;
@@ -388,7 +388,12 @@ PyObject *ex_apply_batch(ex_state *st, PyObject *obj, PyObject *name,
                 PyObject *kwargs = PyTuple_GET_ITEM(item, 1);
                 PyObject *fn = name == Py_None ? Py_NewRef(obj)
                                                : PyObject_GetAttr(obj, name);
-                PyObject *r = fn ? PyObject_Call(fn, PyTuple_GET_ITEM(item, 0),
+                PyObject *r;
+
+                if (fn && name != Py_None && vet &&
+                    vet(ctx, EX_VET_CALLEE, fn, name) < 0)
+                        Py_CLEAR(fn);
+                r = fn ? PyObject_Call(fn, PyTuple_GET_ITEM(item, 0),
                                                  PyDict_GET_SIZE(kwargs)
                                                          ? kwargs
                                                          : NULL)
@@ -413,8 +418,7 @@ static PyObject *call_with(PyObject *fn, PyObject *args, PyObject *kwargs)
 }
 
 PyObject *ex_apply_request(ex_state *st, uint8_t op, PyObject *req,
-                           int (*vet)(void *ctx, PyObject *name), void *ctx,
-                           int *as_handle)
+                           ex_vet_request vet, void *ctx, int *as_handle)
 {
         PyObject *obj, *name = NULL, *args, *kwargs, *value, *fn, *res;
 
@@ -424,53 +428,59 @@ PyObject *ex_apply_request(ex_state *st, uint8_t op, PyObject *req,
                 if (!PyArg_ParseTuple(req, "OO!O!", &obj, &PyTuple_Type, &args,
                                       &PyDict_Type, &kwargs))
                         break;
+                if (vet && vet(ctx, op, obj, NULL) < 0)
+                        return NULL;
                 return call_with(obj, args, kwargs);
         case EX_OP_CALL_METHOD:
                 if (!PyArg_ParseTuple(req, "OUO!O!", &obj, &name, &PyTuple_Type,
                                       &args, &PyDict_Type, &kwargs))
                         break;
-                if (vet && vet(ctx, name) < 0)
+                if (vet && vet(ctx, op, obj, name) < 0)
                         return NULL;
                 fn = PyObject_GetAttr(obj, name);
-                if (!fn)
+                if (!fn || (vet && vet(ctx, EX_VET_CALLEE, fn, name) < 0)) {
+                        Py_XDECREF(fn);
                         return NULL;
+                }
                 res = call_with(fn, args, kwargs);
                 Py_DECREF(fn);
                 return res;
         case EX_OP_GETATTR:
                 if (!PyArg_ParseTuple(req, "OU", &obj, &name))
                         break;
-                return vet && vet(ctx, name) < 0 ? NULL
-                                                 : PyObject_GetAttr(obj, name);
+                return vet && vet(ctx, op, obj, name) < 0
+                               ? NULL
+                               : PyObject_GetAttr(obj, name);
         case EX_OP_SETATTR:
                 if (!PyArg_ParseTuple(req, "OUO", &obj, &name, &value))
                         break;
-                if ((vet && vet(ctx, name) < 0) ||
+                if ((vet && vet(ctx, op, obj, name) < 0) ||
                     PyObject_SetAttr(obj, name, value) < 0)
                         return NULL;
                 Py_RETURN_NONE;
         case EX_OP_DELATTR:
                 if (!PyArg_ParseTuple(req, "OU", &obj, &name))
                         break;
-                if ((vet && vet(ctx, name) < 0) ||
+                if ((vet && vet(ctx, op, obj, name) < 0) ||
                     PyObject_DelAttr(obj, name) < 0)
                         return NULL;
                 Py_RETURN_NONE;
         case EX_OP_DUNDER:
                 /* Python operations: the object's own protocol, not a walk
-                 * through its attributes, so never vetted. */
+                 * through its attributes. */
                 if (!PyArg_ParseTuple(req, "OUO!", &obj, &name, &PyTuple_Type,
                                       &args))
                         break;
+                if (vet && vet(ctx, op, obj, name) < 0)
+                        return NULL;
                 return ex_apply_dunder(st, obj, name, args, as_handle);
         case EX_OP_BATCH:
                 if (!PyArg_ParseTuple(req, "OOO!", &obj, &name, &PyList_Type,
                                       &args))
                         break;
-                if (name != Py_None && PyUnicode_Check(name) && vet &&
-                    vet(ctx, name) < 0)
+                if (vet && vet(ctx, op, obj, name) < 0)
                         return NULL;
-                return ex_apply_batch(st, obj, name, args);
+                return ex_apply_batch(st, obj, name, args, vet, ctx);
         default:
                 break;
         }

@@ -20,22 +20,32 @@
 PyObject *ex_apply_dunder(ex_state *st, PyObject *obj, PyObject *op,
                           PyObject *args, int *as_handle);
 
+/* Judges a request before it runs: (ctx, op, target, name) with name the
+ * attribute's (the operation's for DUNDER; for BATCH the method's or
+ * None; NULL for CALL). Called again with op EX_VET_CALLEE and the
+ * callable a CALL_METHOD or BATCH found by name, before it is called. 0,
+ * or -1 with an exception to refuse it. */
+#define EX_VET_CALLEE 0xff
+typedef int (*ex_vet_request)(void *ctx, uint8_t op, PyObject *target,
+                              PyObject *name);
+
 /* EX_OP_BATCH: for each (args tuple, kwargs dict) in `calls` (a list),
  * call obj.name(*args, **kwargs) (obj itself when name is None), in order.
  * Returns the list of results, or NULL with the first exception (the
  * calls after it are not made; a note says which call raised), or
- * ProtocolError for a malformed request. */
+ * ProtocolError for a malformed request. vet (may be NULL) judges each
+ * method found by name (EX_VET_CALLEE). */
 PyObject *ex_apply_batch(ex_state *st, PyObject *obj, PyObject *name,
-                         PyObject *calls);
+                         PyObject *calls, ex_vet_request vet, void *ctx);
+
 
 /* The requests both sides serve on objects they own: EX_OP_CALL,
  * CALL_METHOD, GETATTR, SETATTR, DELATTR, DUNDER and BATCH, each with its
- * request tuple. `vet` (may be NULL) sees every attribute name first and
- * returns -1 with an exception to refuse it. The result, or NULL with the
- * operation's exception, or ProtocolError for a malformed request or
- * another op. *as_handle as for ex_apply_dunder. */
+ * request tuple. `vet` (may be NULL) sees every request once parsed, before
+ * anything runs. The result, or NULL with the operation's exception, or
+ * ProtocolError for a malformed request or another op. *as_handle as for
+ * ex_apply_dunder. */
 PyObject *ex_apply_request(ex_state *st, uint8_t op, PyObject *req,
-                           int (*vet)(void *ctx, PyObject *name), void *ctx,
-                           int *as_handle);
+                           ex_vet_request vet, void *ctx, int *as_handle);
 
 #endif

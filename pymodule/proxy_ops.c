@@ -5,6 +5,7 @@
 
 #include "child.h"
 #include "errors.h"
+#include "escape.h"
 
 #include <errno.h>
 #include <string.h>
@@ -176,9 +177,16 @@ static PyObject *text(PyObject *self_o, const char *op)
         return r;
 }
 
+/* A repr is for showing (the REPL, tracebacks, logs): escaped, so the
+ * other side's text cannot drive the terminal (escape.h). str() is the
+ * object's text as data, as a method's str result is: kept. */
 PyObject *ex_remote_repr(PyObject *self)
 {
-        return text(self, "repr");
+        PyObject *r = text(self, "repr");
+
+        if (r)
+                Py_SETREF(r, ex_escape_text(r, EX_TEXT_LINES));
+        return r;
 }
 
 PyObject *ex_remote_str(PyObject *self)
@@ -268,10 +276,16 @@ PyObject *ex_remote_iter(PyObject *self)
         return dunder0(self, "iter");
 }
 
-/* StopIteration (a remote one, deriving from it) ends a for loop. */
+/* StopIteration (a remote one, deriving from it) ends a for loop: the one
+ * call whose remote StopIteration is not turned into an error (errors.h). */
 PyObject *ex_remote_iternext(PyObject *self)
 {
-        return dunder0(self, "next");
+        ex_state *st = state_of(self);
+        PyObject *r = dunder0(self, "next");
+
+        if (!r && st)
+                ex_remote_stop_restore(st);
+        return r;
 }
 
 PyObject *ex_remote_getitem(PyObject *self, PyObject *key)

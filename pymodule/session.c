@@ -192,7 +192,7 @@ static PyObject *parent_decode_handle(void *ctx, uint8_t tag, uint64_t id)
                                         "hold");
                         return NULL;
                 }
-                return Py_NewRef(o);
+                return Py_NewRef(ex_exposure_unwrap(c->s->st, o));
         }
         if (!c->handle_type)
                 return PyLong_FromUnsignedLongLong(id);
@@ -296,17 +296,36 @@ static int put_export(PyObject *o, uint64_t id, struct ex_buf *b)
         return r < 0 ? -1 : 0;
 }
 
-static int export_value(ex_session *s, PyObject *o, struct ex_buf *b)
+/* The one place a handle to a parent object is minted: the exposure rule
+ * judges it first (exposure.h), and may hand out a stand-in. */
+static int export_value(ex_session *s, PyObject *o, struct ex_buf *b,
+                        enum ex_origin origin)
 {
+        PyObject *minted;
         uint64_t id;
+        int passed = 0, r;
 
-        if (PyModule_Check(o)) {
+        if (PyModule_Check(o) && origin == EX_ORIGIN_PASSED) {
                 PyErr_Format(s->st->UnsupportedInteractionError,
                              "extradite: a module cannot be passed to the "
                              "child");
                 return -1;
         }
-        if (ex_exports_put(&s->exports, o, 0, &id) < 0)
+        if (s->confined) {
+                ex_exports_find(&s->exports, o, &passed);
+                minted = ex_exposure_admit(s->st, o, origin, passed);
+                if (!minted) {
+                        if (PyErr_ExceptionMatches(PyExc_PermissionError))
+                                s->refused++;
+                        return -1;
+                }
+        } else {
+                minted = Py_NewRef(o);
+        }
+        r = ex_exports_put(&s->exports, minted, o, 0,
+                           origin == EX_ORIGIN_PASSED, &id);
+        Py_DECREF(minted);
+        if (r < 0)
                 return -1;
         if (put_export(o, id, b) < 0) {
                 ex_exports_release(&s->exports, id, 1);
@@ -319,7 +338,8 @@ static int export_value(ex_session *s, PyObject *o, struct ex_buf *b)
 
 static int parent_encode_other(void *ctx, PyObject *o, struct ex_buf *b)
 {
-        ex_session *s = ctx;
+        struct ex_handout *ho = ctx;
+        ex_session *s = ho->s;
         size_t mark = b->len;
 
         if (PyObject_TypeCheck(o, s->st->RemoteObjectType)) {
@@ -342,7 +362,7 @@ static int parent_encode_other(void *ctx, PyObject *o, struct ex_buf *b)
                 return 0;
         }
         if (by_handle(o))
-                return export_value(s, o, b);
+                return export_value(s, o, b, ho->origin);
         if (pickle_value(s->st, o, b) == 0)
                 return 0;
         /* Not picklable (a lock, a local class's instance, a closure's
@@ -351,7 +371,7 @@ static int parent_encode_other(void *ctx, PyObject *o, struct ex_buf *b)
                 return -1;
         PyErr_Clear();
         b->len = mark;
-        return export_value(s, o, b);
+        return export_value(s, o, b, ho->origin);
 }
 
 /* ---- transport policy -------------------------------------------------
@@ -406,35 +426,47 @@ static int by_rules_or_default(ex_session *s, PyObject *o)
 /* reference hook: under "reference", non-scalar values go as handles. */
 static int reference_by_policy(void *ctx, PyObject *o, struct ex_buf *b)
 {
-        ex_session *s = ctx;
+        struct ex_handout *ho = ctx;
+        ex_session *s = ho->s;
 
         /* The child's own objects always go back as themselves. */
         if (PyObject_TypeCheck(o, s->st->RemoteObjectType) ||
             by_rules_or_default(s, o) != EX_POLICY_REFERENCE)
                 return 0;
-        return export_value(s, o, b) < 0 ? -1 : 1;
+        return export_value(s, o, b, ho->origin) < 0 ? -1 : 1;
 }
 
 static int reference_always(void *ctx, PyObject *o, struct ex_buf *b)
 {
-        ex_session *s = ctx;
+        struct ex_handout *ho = ctx;
 
-        if (PyObject_TypeCheck(o, s->st->RemoteObjectType))
+        if (PyObject_TypeCheck(o, ho->s->st->RemoteObjectType))
                 return 0;
-        return export_value(s, o, b) < 0 ? -1 : 1;
+        return export_value(ho->s, o, b, ho->origin) < 0 ? -1 : 1;
 }
 
-void ex_session_encode_hooks(ex_session *s, struct ex_codec_hooks *h)
+static void hooks_for(ex_session *s, enum ex_origin origin,
+                      struct ex_codec_hooks *h)
 {
         int plain = s->default_policy == EX_POLICY_VALUE && !s->type_rules;
 
-        *h = (struct ex_codec_hooks){.ctx = s,
+        *h = (struct ex_codec_hooks){.ctx = &s->handout[origin],
                                      .encode_other = parent_encode_other,
                                      .decode_handle = NULL,
                                      .out_of_band = true,
                                      .arena = &s->down,
                                      .reference = plain ? NULL
                                                         : reference_by_policy};
+}
+
+void ex_session_encode_hooks(ex_session *s, struct ex_codec_hooks *h)
+{
+        hooks_for(s, EX_ORIGIN_PASSED, h);
+}
+
+void ex_session_reply_hooks(ex_session *s, struct ex_codec_hooks *h)
+{
+        hooks_for(s, EX_ORIGIN_REACHED, h);
 }
 
 int ex_session_call_hooks(ex_session *s, PyObject *call_policy,
@@ -602,14 +634,14 @@ static PyObject *parse_rules(PyObject *rules)
         return out;
 }
 
-int ex_session_export(ex_session *s, PyObject *o, struct ex_buf *b)
+int ex_session_export_reply(ex_session *s, PyObject *o, struct ex_buf *b)
 {
-        return export_value(s, o, b);
+        return export_value(s, o, b, EX_ORIGIN_REACHED);
 }
 
-int ex_session_encode_other(void *session, PyObject *o, struct ex_buf *b)
+int ex_session_encode_other(void *ctx, PyObject *o, struct ex_buf *b)
 {
-        return parent_encode_other(session, o, b);
+        return parent_encode_other(ctx, o, b);
 }
 
 PyObject *ex_session_decode(ex_session *s, struct ex_buf *in,
@@ -1434,8 +1466,8 @@ static int init_sync(ex_session *s)
         return r;
 }
 
-/* Does the profile in options confine the child? Then it may reach only
- * public attributes of parent objects (callbacks.c). */
+/* Does the profile in options confine the child? Then the exposure rule
+ * applies to what it may reach of ours (exposure.h). */
 static int is_confined(PyObject *options)
 {
         PyObject *profile = options ? PyDict_GetItemString(options, "sandbox")
@@ -1542,6 +1574,10 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         s->booting = 1;
         s->profile = Py_NewRef(profile);
         s->confined = is_confined(options);
+        s->handout[EX_ORIGIN_PASSED] =
+                (struct ex_handout){s, EX_ORIGIN_PASSED};
+        s->handout[EX_ORIGIN_REACHED] =
+                (struct ex_handout){s, EX_ORIGIN_REACHED};
         s->learning = is_learning(options);
         s->default_policy = default_policy;
         s->type_rules = rules == Py_None ? NULL : Py_NewRef(rules);
@@ -1588,6 +1624,35 @@ fail_args:
 
 /* ---- Python-visible methods ------------------------------------------ */
 
+/* The load reply (target, kind, name, qualname, module, methods, doc) as
+ * the parent uses it: its method names filtered by the parent itself
+ * (exposure.h), not trusted to the child. Steals `reply`. */
+static PyObject *load_reply(ex_session *s, PyObject *reply)
+{
+        PyObject *methods, *out;
+
+        if (!PyTuple_CheckExact(reply) || PyTuple_GET_SIZE(reply) != 7) {
+                Py_DECREF(reply);
+                PyErr_SetString(s->st->ProtocolError,
+                                "extradite: malformed load reply from the "
+                                "child");
+                return NULL;
+        }
+        methods = ex_exposure_method_names(s->st, PyTuple_GET_ITEM(reply, 5));
+        if (!methods) {
+                Py_DECREF(reply);
+                return NULL;
+        }
+        out = PyTuple_New(7);
+        for (Py_ssize_t i = 0; out && i < 7; i++)
+                PyTuple_SET_ITEM(out, i,
+                                 Py_NewRef(i == 5 ? methods
+                                                  : PyTuple_GET_ITEM(reply, i)));
+        Py_DECREF(methods);
+        Py_DECREF(reply);
+        return out;
+}
+
 static PyObject *session_load(ex_session *s, PyObject *args)
 {
         struct ex_buf b = {0};
@@ -1608,7 +1673,7 @@ static PyObject *session_load(ex_session *s, PyObject *args)
         /* Handles come back as raw ids: a target is pinned in the child. */
         res = ex_session_call(s, EX_OP_LOAD, &b, NULL);
         ex_buf_free(&b);
-        return res;
+        return res ? load_reply(s, res) : NULL;
 }
 
 static PyObject *session_getattr(ex_session *s, PyObject *args)
@@ -1711,9 +1776,29 @@ static PyObject *session_get_exported(ex_session *s, void *Py_UNUSED(c))
         return PyLong_FromUnsignedLong(s->exports.live);
 }
 
+static PyObject *session_exported_objects(ex_session *s,
+                                          PyObject *Py_UNUSED(ignored))
+{
+        return ex_exports_objects(&s->exports);
+}
+
+/* The child's report, and ours of the exposure rule: which applies, and
+ * how many of the child's steps it refused. */
 static PyObject *session_get_report(ex_session *s, void *Py_UNUSED(c))
 {
-        return Py_NewRef(s->report ? s->report : Py_None);
+        PyObject *report, *exposure;
+
+        if (!s->report || !PyDict_Check(s->report))
+                return Py_NewRef(s->report ? s->report : Py_None);
+        report = PyDict_Copy(s->report);
+        exposure = Py_BuildValue("{sssK}", "rule",
+                                 s->confined ? "confined" : "unconfined",
+                                 "refused", (unsigned long long)s->refused);
+        if (!report || !exposure ||
+            PyDict_SetItemString(report, "exposure", exposure) < 0)
+                Py_CLEAR(report);
+        Py_XDECREF(exposure);
+        return report;
 }
 
 static int session_traverse(ex_session *s, visitproc visit, void *arg)
@@ -1787,6 +1872,10 @@ static PyMethodDef session_methods[] = {
          "One empty round trip: returns once the child is up and serving."},
         {"close", (PyCFunction)session_close, METH_NOARGS,
          "Stop the child and reap it. Idempotent."},
+        {"_exported_objects", (PyCFunction)session_exported_objects,
+         METH_NOARGS,
+         "For the capability tests: a list of the parent objects the child "
+         "holds handles to."},
         {"take_learn_listener", (PyCFunction)session_take_learn_listener,
          METH_NOARGS,
          "Learn mode: the child's seccomp listener fd, once booted (the "

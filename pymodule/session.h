@@ -21,6 +21,7 @@
 #include "convert.h"
 #include "frame.h"
 #include "exports.h"
+#include "exposure.h"
 #include "handle_map.h"
 #include "spawn.h"
 
@@ -34,7 +35,16 @@ struct ex_stashed {
         struct ex_buf in;
 };
 
-typedef struct {
+struct ex_session;
+
+/* The context of the encoder's hooks: the session, and why its objects
+ * are being handed to the child (exposure.h). */
+struct ex_handout {
+        struct ex_session *s;
+        enum ex_origin origin;
+};
+
+typedef struct ex_session {
         PyObject_HEAD
         ex_state *st;      /* borrowed: `module` keeps it alive */
         PyObject *module;  /* strong */
@@ -77,7 +87,10 @@ typedef struct {
         struct ex_release_queue rel;
         /* parent objects the child holds handles to (callbacks) */
         struct ex_exports exports;
-        int confined; /* the child may not reach private attributes */
+        /* the exposure rule applies (exposure.h); refusals counted */
+        int confined;
+        uint64_t refused;
+        struct ex_handout handout[2]; /* by enum ex_origin */
         /* transport policy: EX_POLICY_VALUE or _REFERENCE, and the
          * type rules as (type, policy) pairs in the order given */
         int default_policy;
@@ -116,11 +129,14 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
                           struct ex_buf *payload,
                           PyTypeObject *handle_type);
 
-/* Hooks for encoding values for this session's child: its own proxies
- * become back-references; functions, classes and what cannot be pickled
- * travel as handles (the child calls back through them); other values are
- * pickled (the parent is trusted). */
+/* Hooks for encoding values the parent's code passes to this session's
+ * child: its own proxies become back-references; functions, classes and
+ * what cannot be pickled travel as handles (the child calls back through
+ * them); other values are pickled (the parent is trusted). */
 void ex_session_encode_hooks(ex_session *s, struct ex_codec_hooks *h);
+/* The same for answers to the child's requests: what the child reached
+ * (EX_ORIGIN_REACHED), which the exposure rule judges more strictly. */
+void ex_session_reply_hooks(ex_session *s, struct ex_codec_hooks *h);
 
 enum { EX_POLICY_VALUE = 0, EX_POLICY_REFERENCE = 1 };
 
@@ -145,11 +161,13 @@ int ex_session_encode_args_tuple(ex_session *s, PyObject *args,
  * ValueError naming `what`. */
 int ex_policy_parse(PyObject *name, const char *what);
 
-/* Send o to the child as a handle to our object, whatever the policy. */
-int ex_session_export(ex_session *s, PyObject *o, struct ex_buf *b);
+/* Send o to the child as a handle to our object, whatever the policy,
+ * as an answer to its request (EX_ORIGIN_REACHED). */
+int ex_session_export_reply(ex_session *s, PyObject *o, struct ex_buf *b);
 
-/* parent_encode_other on its own (for error reports to the child). */
-int ex_session_encode_other(void *session, PyObject *o, struct ex_buf *b);
+/* The hooks' encode_other on its own (for error reports to the child);
+ * ctx is one of the session's handouts. */
+int ex_session_encode_other(void *ctx, PyObject *o, struct ex_buf *b);
 
 /* Decode the frame in `in`; handles become proxies of handle_type (NULL:
  * raw ids), back-references the parent's own objects. Under the session's

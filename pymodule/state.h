@@ -32,6 +32,9 @@ typedef struct {
         PyTypeObject *ParentRefType; /* child side: parent objects */
         /* child side: the metaclass of handles to parent classes */
         PyTypeObject *ParentClassType;
+        /* parent side: a generator as a confined child holds it
+         * (exposure.c) */
+        PyTypeObject *ParentIteratorType;
 
         /* In a child process: its struct child (child.h), for ParentRefs. */
         void *child;
@@ -77,6 +80,7 @@ static inline ex_state *ex_state_of_type(PyTypeObject *tp)
 int ex_errors_init(PyObject *module, ex_state *st);
 int ex_session_init_type(PyObject *module, ex_state *st);
 int ex_proxy_init_types(PyObject *module, ex_state *st);
+int ex_exposure_init_types(PyObject *module, ex_state *st);
 
 /* _core._child_main(): the child's serve loop (child.c); never returns. */
 PyObject *ex_child_main(PyObject *module, PyObject *unused);

@@ -31,7 +31,8 @@ def _describe_exception(exc):
         return f"sandbox violation: the child called {exc.syscall or exc.syscall_nr}, " \
                "which every confined profile forbids"
     if isinstance(exc, extradite.ExtraditeRemoteError):
-        return f"{exc.remote_type_name}: {exc.remote_message}"
+        # the child chose this text: escaped before it is printed
+        return extradite._core.escape_text(f"{exc.remote_type_name}: {exc.remote_message}")
     return f"{type(exc).__name__}: {exc}"
 
 

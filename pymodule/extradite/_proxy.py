@@ -87,6 +87,12 @@ def _sandbox_report(cls):
     return copy.deepcopy(cls.__extradite_session__.sandbox_report)
 
 
+def _shown(text, lines=False):
+    """Metadata text from the child as the parent may show it: a str with
+    control characters escaped (docs/remote-errors.md), else None."""
+    return _core.escape_text(text, lines) if isinstance(text, str) else None
+
+
 def _make_class(session, stop, handle, target, name, qualname, methods, doc):
     namespace = {
         # Not the remote module's name: pickle, inspect and friends would
@@ -105,7 +111,8 @@ def _make_class(session, stop, handle, target, name, qualname, methods, doc):
         "get_effective_policy_trace": _PolicyQuery(trace=True),
     }
     for method in methods:
-        if method not in namespace:
+        # Only names Python could spell: no escape sequences in dir().
+        if isinstance(method, str) and method.isidentifier() and method not in namespace:
             namespace[method] = _core.MethodDescriptor(method)
     return _ProxyClassMeta(name, (_core.RemoteObject,), namespace)
 
@@ -191,6 +198,8 @@ def _bind(session, release, load, target, module, qualname):
     when the proxy is closed or dropped)."""
     try:
         handle, kind, name, remote_qualname, _module, methods, doc = load(module, qualname)
+        # Shown in reprs, tracebacks and help(): the child chose this text.
+        name, remote_qualname, doc = _shown(name), _shown(remote_qualname), _shown(doc, True)
         if kind == "function":
             cls = _make_function(
                 session, release, handle, target, name or qualname, remote_qualname, doc

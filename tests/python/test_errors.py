@@ -33,6 +33,19 @@ def test_builtin_exception_keeps_its_type(counter):
     assert str(exc) == "bad value"
 
 
+def test_message_is_shown_escaped_and_kept_raw(counter):
+    # A control sequence in the child's text never reaches the terminal
+    # raw (docs/remote-errors.md); newlines are kept, and the raw text is
+    # on remote_message.
+    with pytest.raises(ValueError) as info:
+        counter.fail_value("bad\x1b[2J\nvalue\r")
+    exc = info.value
+    assert str(exc) == "bad\\x1b[2J\nvalue\\r"
+    assert exc.args == ("bad\\x1b[2J\nvalue\\r",)
+    assert exc.remote_message == "bad\x1b[2J\nvalue\r"
+    assert all("\x1b" not in note for note in exc.__notes__)
+
+
 def test_exception_args_are_kept(counter):
     with pytest.raises(KeyError) as info:
         counter.fail_key("missing")

@@ -8,6 +8,7 @@ EXTRADITE_SEED=S replays a run (the seed is printed in the report header).
 
 import os
 import random
+import subprocess
 import sys
 
 import pytest
@@ -37,3 +38,13 @@ def rng(request):
 @pytest.fixture
 def soak():
     return SOAK
+
+
+@pytest.fixture(scope="session")
+def fake_child(tmp_path_factory):
+    """fake_child.c (a stand-in child that writes prepared frames) built
+    with the C compiler `make deps` installs."""
+    out = tmp_path_factory.mktemp("fake_child") / "fake_child"
+    cc = os.environ.get("CC", "cc")
+    subprocess.run([cc, "-O2", "-o", str(out), os.path.join(HERE, "fake_child.c")], check=True)
+    return str(out)

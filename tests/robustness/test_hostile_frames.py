@@ -25,15 +25,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FRAMES = 10_000
 
 
-@pytest.fixture(scope="module")
-def fake_child(tmp_path_factory):
-    """fake_child.c built with the C compiler `make deps` installs."""
-    out = tmp_path_factory.mktemp("fake_child") / "fake_child"
-    cc = os.environ.get("CC", "cc")
-    subprocess.run([cc, "-O2", "-o", str(out), os.path.join(HERE, "fake_child.c")], check=True)
-    return str(out)
-
-
 WORKERS = 2  # fuzz processes at once: most of a stand-in's life is waiting
 
 

@@ -12,6 +12,7 @@ and the other tests there use the same hostile classes with finer checks.
 import errno
 import os
 import platform
+import traceback
 
 from .. import _core, _sandbox
 from .syscalls import NR, TRAPPED
@@ -36,6 +37,7 @@ class Profile:
         self.allow = set(tables["seccomp"]["allow"])
         self.files_after_load = tables["seccomp"]["files_after_load"] or not self.seccomp
         self.landlock = tables["landlock"]["enabled"]
+        self.confined = self.seccomp or self.landlock
         self.read = [os.path.realpath(p) for p in landlock_paths["read"]]
         self.write = [os.path.realpath(p) for p in landlock_paths["write"]]
         self.namespaces = set(tables["namespaces"]["enabled"])
@@ -66,11 +68,12 @@ class Attempt:
     """name: short and unique; target: 'module:Class' under hostile/;
     args(ctx): the method's arguments; expect(profile): TRAP, REFUSE,
     ENOSYS or ALLOW; outcome(result): how a normal return reads (default:
-    it went through); safe: harmless even where the profile allows it (if
-    not, it is not run there)."""
+    it went through); on_error(exc): how an ExtraditeRemoteError reads
+    (default: an error); safe: harmless even where the profile allows it
+    (if not, it is not run there)."""
 
     def __init__(self, name, what, target, method, args=(), expect=None,
-                 outcome=None, safe=True, cleanup=None):
+                 outcome=None, safe=True, cleanup=None, on_error=None):
         self.name = name
         self.what = what
         self.target = f"{HOSTILE}.{target}"
@@ -80,6 +83,7 @@ class Attempt:
         self.outcome = outcome or (lambda result: (ALLOW, repr(result)[:40]))
         self.safe = safe
         self.cleanup = cleanup
+        self.on_error = on_error
 
 
 def _raw(result):
@@ -267,6 +271,105 @@ def _inherited():
     ]
 
 
+def _capabilities():
+    """A child handed ordinary parent objects walks to the parent's eval
+    (gen.gi_frame.f_builtins["eval"]): refused wherever the exposure rule
+    applies (docs/security-model.md). Not run elsewhere: it would run code
+    in this process."""
+
+    def confined(p):
+        return REFUSE if p.confined else ALLOW
+
+    def walk(make):
+        def args(ctx):
+            marker = os.path.join(ctx["tmp"], "frame-walk-ran")
+            return make(), f"open({marker!r}, 'w').close()"
+        return args
+
+    def outcome(result):
+        return (REFUSE, "no frame reached") if result.startswith("refused") else (
+            ALLOW, result[:40])
+
+    def generator():
+        yield 1
+
+    class Iterable:
+        def __iter__(self):
+            yield 1
+
+    ways = [
+        ("generator", "a generator argument", lambda: generator()),
+        ("generator function", "a generator-function callback", lambda: generator),
+        ("enum class", "an Enum class (iterating it makes a generator)",
+         _an_enum_class),
+        ("__iter__ generator", "an object whose __iter__ is a generator", lambda: Iterable()),
+    ]
+    return [Attempt(f"capabilities/frame walk: {name}",
+                    f"walk {what} to the parent's eval", "walker:Walker", "frame_walk",
+                    walk(make), expect=confined, outcome=outcome, safe=False)
+            for name, what, make in ways]
+
+
+def _an_enum_class():
+    import enum
+
+    return enum.Enum("Signals", ["HUP", "INT"])
+
+
+# What must never reach the terminal raw: ESC, BEL, the C1 CSI, a bidi
+# override (docs/remote-errors.md).
+_RAW_CONTROLS = ("\x1b", "\x07", "\x9b", "\u202e")
+
+
+def _raw_controls(text):
+    return any(c in text for c in _RAW_CONTROLS)
+
+
+def _shown_raw(exc):
+    """An error whose printed form (message, notes, traceback) carries the
+    child's escape sequences raw."""
+    shown = "".join(traceback.format_exception(exc))
+    return (ALLOW, "raw escape sequences in the error") if _raw_controls(shown) else (
+        REFUSE, "escaped")
+
+
+def _stop_iteration(exc):
+    if isinstance(exc, (StopIteration, StopAsyncIteration)):
+        return ALLOW, "a StopIteration: it would end the caller's loop"
+    return REFUSE, "an ExtraditeRemoteError"
+
+
+def _parent_callback():
+    """Fails with a secret only in this source (the comment on the raise)."""
+    raise ValueError("callback failed")  # selftest-parent-source-secret
+
+
+def _saw_parent_source(seen):
+    if ("selftest-parent-" + "source-secret") in seen:
+        return ALLOW, "saw the parent's source line"
+    return REFUSE, "type and message only"
+
+
+def _text():
+    reporter = "remote_text:Reporter"
+    return [
+        Attempt("text/StopIteration", "end the parent's loop with a StopIteration",
+                reporter, "stop_at", (2,), lambda p: REFUSE, on_error=_stop_iteration),
+        Attempt("text/escapes in an error", "escape sequences in a message and a note",
+                reporter, "raise_escapes", (), lambda p: REFUSE, on_error=_shown_raw),
+        Attempt("text/escapes in a type name", "escape sequences in an error's type name",
+                reporter, "raise_escape_type", (), lambda p: REFUSE, on_error=_shown_raw),
+        Attempt("text/escapes in a repr", "escape sequences in an object's repr",
+                reporter, "escaping", (), lambda p: REFUSE,
+                lambda obj: (ALLOW, "raw escape sequences") if _raw_controls(repr(obj))
+                else (REFUSE, "escaped")),
+        # unconfined keeps the seed's behaviour: the whole traceback
+        Attempt("text/parent's source", "read the parent's source in a callback's error",
+                reporter, "callback_error_seen", (_parent_callback,),
+                lambda p: REFUSE if p.confined else ALLOW, _saw_parent_source),
+    ]
+
+
 def _budget():
     """Replies whose few bytes would cost the parent far more (issue 13):
     refused, with the child killed, by the parent's decode budget
@@ -302,4 +405,4 @@ def _unlink(path):
 def attempts():
     """Every attempt, in the order the table prints them."""
     return [*_kernel(), *_files(), *_network(), *_processes(), *_bypass(), *_inherited(),
-            *_budget()]
+            *_capabilities(), *_text(), *_budget()]

@@ -133,12 +133,17 @@ class Run:
             self._drop(attempt.target)
             return Result(attempt, expected, "timeout", f"no answer in {CALL_TIMEOUT:g} s")
         except extradite.ExtraditeRemoteError as e:
+            if attempt.on_error:
+                return Result(attempt, expected, *attempt.on_error(e))
+            # the child chose this text: escaped before it is printed
+            type_name = _core.escape_text(e.remote_type_name)
             if isinstance(e, (PermissionError, MemoryError)) or getattr(
                     e, "errno", None) in _NETWORK_REFUSALS:
                 code = getattr(e, "errno", None)
                 name = f" ({os.strerror(code)})" if code else ""
-                return Result(attempt, expected, corpus.REFUSE, f"{e.remote_type_name}{name}")
-            return Result(attempt, expected, "error", f"{e.remote_type_name}: {e.remote_message}")
+                return Result(attempt, expected, corpus.REFUSE, f"{type_name}{name}")
+            return Result(attempt, expected, "error",
+                          f"{type_name}: {_core.escape_text(e.remote_message)}")
         except extradite.ExtraditeProtocolError as e:
             self._drop(attempt.target)
             text = str(e).removeprefix("extradite: ")

@@ -112,6 +112,16 @@ class Worker:
         return kind
 
 
+    def forge_holding(self, parent_object, op, request, chain_id):
+        """forge_callback while holding a handle to parent_object (the
+        first the parent exported in this session, so its id is known)."""
+        held = parent_object
+        try:
+            return self.forge_callback(op, request, chain_id)
+        finally:
+            del held
+
+
 def _read_exact(n):
     data = b""
     while len(data) < n:
