@@ -438,35 +438,15 @@ static int read_time(const uint8_t **pp, const uint8_t *end,
         return 0;
 }
 
-/* ex_item_cost, with the commonest items inline. */
-static inline uint64_t item_cost(const struct ex_item *it)
-{
-        switch (it->tag) {
-        case EX_TAG_NONE:
-        case EX_TAG_FALSE:
-        case EX_TAG_TRUE:
-                return 0;
-        case EX_TAG_INT:
-                if (it->v.i >= -(1ll << 60) && it->v.i < (1ll << 60))
-                        return EX_COST_INT;
-                break;
-        case EX_TAG_FLOAT:
-                return EX_COST_FLOAT;
-        case EX_TAG_STR:
-        case EX_TAG_BYTES:
-                return EX_COST_BLOB + (uint64_t)it->v.s.n;
-        default:
-                break;
-        }
-        return ex_item_cost(it);
-}
-
 int ex_read(struct ex_reader *r, struct ex_item *out)
 {
         const uint8_t *p = r->p;
         uint64_t owes = 0; /* items a new non-empty container will hold */
         uint64_t fd_bit = 0; /* an fd tag names this fd (bit) */
         uint64_t extra_items = 0; /* the ints of a packed int list */
+        /* What the receiver builds for the item (budget.h), set by the
+         * commonest cases below; the rest ask ex_item_cost. */
+        uint64_t cost = UINT64_MAX;
         uint32_t count;
         uint8_t tag;
         int rc = 0;
@@ -491,12 +471,14 @@ int ex_read(struct ex_reader *r, struct ex_item *out)
         case EX_TAG_FALSE:
         case EX_TAG_TRUE:
         case EX_TAG_ELLIPSIS:
+                cost = 0;
                 break;
         case EX_TAG_INT8:
                 if ((rc = need_bytes(p, r->end, 1)) < 0)
                         return rc;
                 out->v.i = (int8_t)p[0];
                 out->tag = EX_TAG_INT;
+                cost = EX_COST_INT;
                 p += 1;
                 break;
         case EX_TAG_INT16:
@@ -504,6 +486,7 @@ int ex_read(struct ex_reader *r, struct ex_item *out)
                         return rc;
                 out->v.i = (int16_t)get_le16(p);
                 out->tag = EX_TAG_INT;
+                cost = EX_COST_INT;
                 p += 2;
                 break;
         case EX_TAG_INT32:
@@ -511,6 +494,7 @@ int ex_read(struct ex_reader *r, struct ex_item *out)
                         return rc;
                 out->v.i = (int32_t)get_le32(p);
                 out->tag = EX_TAG_INT;
+                cost = EX_COST_INT;
                 p += 4;
                 break;
         case EX_TAG_BYTES_ARENA:
@@ -632,6 +616,7 @@ int ex_read(struct ex_reader *r, struct ex_item *out)
                 if ((rc = need_bytes(p, r->end, 8)) < 0)
                         return rc;
                 out->v.f = get_f64(p);
+                cost = EX_COST_FLOAT;
                 p += 8;
                 break;
         case EX_TAG_COMPLEX:
@@ -675,6 +660,7 @@ int ex_read(struct ex_reader *r, struct ex_item *out)
                         return rc;
                 if (!ex_utf8_valid(out->v.s.p, out->v.s.n))
                         return -EBADMSG;
+                cost = EX_COST_BLOB + (uint64_t)out->v.s.n;
                 break;
         case EX_TAG_PICKLE:
                 if (!r->lim.allow_pickle)
@@ -747,7 +733,10 @@ int ex_read(struct ex_reader *r, struct ex_item *out)
 
         /* What the receiver will build for it, before it does. */
         if (r->budget.on &&
-            (rc = ex_budget_charge(&r->budget, item_cost(out))) < 0)
+            (rc = ex_budget_charge(&r->budget,
+                                   cost != UINT64_MAX ? cost
+                                                      : ex_item_cost(out))) <
+                    0)
                 return rc;
         /* Commit only after the item is whole, so errors leave r as it was. */
         r->p = p;

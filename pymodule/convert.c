@@ -488,6 +488,36 @@ static PyObject *decode_packed(const struct ex_item *it)
         return c;
 }
 
+/* A str: the reader charged its bytes; characters of 2 or 4 bytes cost
+ * more, charged before a big one is built, after a small one is. */
+static PyObject *decode_str(ex_state *st, struct ex_reader *r,
+                            const struct ex_item *it)
+{
+        const char *p = (const char *)it->v.s.p;
+        uint32_t n = it->v.s.n;
+        bool big = r->budget.on && n > (64u << 10);
+        PyObject *o;
+        int rc;
+
+        if (big && (rc = ex_budget_charge(&r->budget,
+                                          ex_utf8_extra_cost(it->v.s.p, n))) <
+                           0)
+                return ex_raise_over_budget(st, r, rc);
+        /* The reader already checked strict UTF-8. */
+        o = PyUnicode_DecodeUTF8(p, n, "strict");
+        if (o && r->budget.on && !big && !PyUnicode_IS_ASCII(o)) {
+                uint64_t real = (uint64_t)PyUnicode_GET_LENGTH(o) *
+                                        PyUnicode_KIND(o) + 24;
+
+                if (real > n &&
+                    (rc = ex_budget_charge(&r->budget, real - n)) < 0) {
+                        Py_DECREF(o);
+                        return ex_raise_over_budget(st, r, rc);
+                }
+        }
+        return o;
+}
+
 static PyObject *decode_container(ex_state *st, const struct ex_codec_hooks *h,
                                   struct ex_reader *r, const struct ex_item *it)
 {
@@ -602,7 +632,7 @@ PyObject *ex_decode(ex_state *st, const struct ex_codec_hooks *h,
         case EX_TAG_COMPLEX:
                 return PyComplex_FromDoubles(it.v.c.real, it.v.c.imag);
         case EX_TAG_STR:
-                return ex_decode_str(st, r, &it);
+                return decode_str(st, r, &it);
         case EX_TAG_BYTES:
                 return PyBytes_FromStringAndSize((const char *)it.v.s.p,
                                                  it.v.s.n);

@@ -73,36 +73,6 @@ void ex_raise_unhashable(ex_state *st, const char *what)
         PyErr_SetRaisedException(exc);
 }
 
-/* A str: the reader charged its bytes; characters of 2 or 4 bytes cost
- * more, charged before a big one is built, after a small one is. */
-PyObject *ex_decode_str(ex_state *st, struct ex_reader *r,
-                            const struct ex_item *it)
-{
-        const char *p = (const char *)it->v.s.p;
-        uint32_t n = it->v.s.n;
-        bool big = r->budget.on && n > (64u << 10);
-        PyObject *o;
-        int rc;
-
-        if (big && (rc = ex_budget_charge(&r->budget,
-                                          ex_utf8_extra_cost(it->v.s.p, n))) <
-                           0)
-                return ex_raise_over_budget(st, r, rc);
-        /* The reader already checked strict UTF-8. */
-        o = PyUnicode_DecodeUTF8(p, n, "strict");
-        if (o && r->budget.on && !big && !PyUnicode_IS_ASCII(o)) {
-                uint64_t real = (uint64_t)PyUnicode_GET_LENGTH(o) *
-                                        PyUnicode_KIND(o) + 24;
-
-                if (real > n &&
-                    (rc = ex_budget_charge(&r->budget, real - n)) < 0) {
-                        Py_DECREF(o);
-                        return ex_raise_over_budget(st, r, rc);
-                }
-        }
-        return o;
-}
-
 /* A dict or set under a decode budget. Keys the child cannot make collide
  * (cannot_collide) are inserted as they are decoded, as without a budget.
  * From the first other key on, the rest is decoded and hashed first, and the pairs of

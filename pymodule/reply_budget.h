@@ -15,10 +15,6 @@ PyObject *ex_raise_over_budget(ex_state *st, const struct ex_reader *r,
  * ProtocolError (chained); other errors stay. */
 void ex_raise_unhashable(ex_state *st, const char *what);
 
-/* The str of item `it`, its wide characters charged to r's budget. */
-PyObject *ex_decode_str(ex_state *st, struct ex_reader *r,
-                        const struct ex_item *it);
-
 /* The dict, set or frozenset of item `it` (count >= 2) under r's budget:
  * its keys' equal hashes charged before it is filled. */
 PyObject *ex_decode_hashed(ex_state *st, const struct ex_codec_hooks *h,
