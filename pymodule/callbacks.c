@@ -72,6 +72,10 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
                                        s->confined ? vet_name : NULL, s,
                                        &as_handle);
         Py_XDECREF(req);
+        /* Ctrl-C while the callback ran is the user's, not the child's to
+         * see: the call is abandoned (docs/deadlines.md). */
+        if (!res && PyErr_ExceptionMatches(PyExc_KeyboardInterrupt))
+                return -EINTR;
 
         ex_session_encode_hooks(s, &hooks);
         if (res && (as_handle ? ex_session_export(s, res, &out)
