@@ -1241,6 +1241,13 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
         ex_buf_free(&rel);
         if (r == 0)
                 r = ex_session_send(s, &h, payload, deadline);
+        /* A child that is gone may have said why before it went (its
+         * bootstrap failed, the sandbox killed it), perhaps before we
+         * sent a thing: its last frames are still to read, and what they
+         * say wins over a description of its exit, however the race
+         * between its exit and our send went. */
+        if (r == -EPIPE && s->state == EX_SESSION_OPEN)
+                r = 0;
 
         /* Wait for our reply; meanwhile serve what the child asks of our
          * chain (callbacks) and take its releases. */
