@@ -22,6 +22,7 @@ TRAP = "trapped"
 REFUSE = "refused"
 ENOSYS = "enosys"
 ALLOW = "allowed"
+TIMEOUT = "timeout"  # the call ended at its call_timeout, the child killed
 
 TIOCSTI = 0x5412  # pushes bytes into a terminal's input queue
 
@@ -65,12 +66,13 @@ def _under(path, grants):
 class Attempt:
     """name: short and unique; target: 'module:Class' under hostile/;
     args(ctx): the method's arguments; expect(profile): TRAP, REFUSE,
-    ENOSYS or ALLOW; outcome(result): how a normal return reads (default:
-    it went through); safe: harmless even where the profile allows it (if
-    not, it is not run there)."""
+    ENOSYS, TIMEOUT or ALLOW; outcome(result): how a normal return reads
+    (default: it went through); safe: harmless even where the profile
+    allows it (if not, it is not run there); call_timeout: the session's
+    (None: the runner's)."""
 
     def __init__(self, name, what, target, method, args=(), expect=None,
-                 outcome=None, safe=True, cleanup=None):
+                 outcome=None, safe=True, cleanup=None, call_timeout=None):
         self.name = name
         self.what = what
         self.target = f"{HOSTILE}.{target}"
@@ -80,6 +82,7 @@ class Attempt:
         self.outcome = outcome or (lambda result: (ALLOW, repr(result)[:40]))
         self.safe = safe
         self.cleanup = cleanup
+        self.call_timeout = call_timeout
 
 
 def _raw(result):
@@ -267,6 +270,30 @@ def _inherited():
     ]
 
 
+def _a_little_work():
+    """The parent's callback the flood calls: slower than the requests
+    come, so the parent always finds one waiting."""
+    import time
+
+    time.sleep(0.0005)
+
+
+def _flooded(result):
+    if result.startswith("flooded"):
+        return ALLOW, "the call outlived its call_timeout"
+    return REFUSE, result[:40]  # no rings to flood
+
+
+def _deadlines():
+    return [
+        Attempt("deadline/ring_flood",
+                "hold a call past call_timeout=1 s with callback requests "
+                "written straight into the frame ring",
+                "flood:Flooder", "ring_flood", lambda ctx: (_a_little_work, 8),
+                lambda p: TIMEOUT, _flooded, call_timeout=1.0),
+    ]
+
+
 def _package():
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -280,4 +307,5 @@ def _unlink(path):
 
 def attempts():
     """Every attempt, in the order the table prints them."""
-    return [*_kernel(), *_files(), *_network(), *_processes(), *_bypass(), *_inherited()]
+    return [*_kernel(), *_files(), *_network(), *_processes(), *_bypass(), *_inherited(),
+            *_deadlines()]
