@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <sched.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <string.h>
@@ -81,60 +80,7 @@ int ex_frame_header_unpack(const uint8_t in[EX_FRAME_HEADER_SIZE],
         return 0;
 }
 
-/* ---- time ------------------------------------------------------------ */
-
-static int64_t ex_now_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int64_t ex_now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* poll() timeout for an absolute deadline: -1 for none, 0 once past. */
-static int timeout_for(int64_t deadline_ms)
-{
-        int64_t left;
-
-        if (deadline_ms < 0)
-                return -1;
-        left = deadline_ms - ex_now_ms();
-        if (left < 0)
-                return 0;
-        return left > INT_MAX ? INT_MAX : (int)left;
-}
-
 /* ---- send ------------------------------------------------------------ */
-
-/* Wait until fd is writable (the socket may be non-blocking): 0, or
- * -ETIMEDOUT past deadline_ms (-1: no deadline), or -errno. */
-static int wait_writable(int fd, int64_t deadline_ms)
-{
-        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-
-        for (;;) {
-                int n = poll(&pfd, 1, timeout_for(deadline_ms));
-
-                if (n < 0 && errno == EINTR)
-                        continue; /* the timeout is recomputed */
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        return -ETIMEDOUT;
-                if (pfd.revents & POLLNVAL)
-                        return -EBADF;
-                /* POLLOUT, POLLHUP or POLLERR: let sendmsg report it. */
-                return 0;
-        }
-}
 
 /* Room for EX_FDS_MAX fds in one control message, suitably aligned. */
 union fd_control {
@@ -144,28 +90,31 @@ union fd_control {
 
 static int send_until(int fd, const struct ex_frame_header *h,
                       const void *payload, uint32_t len, const int *fds,
-                      uint32_t nfds, int64_t deadline_ms);
+                      uint32_t nfds, int64_t deadline_ms,
+                      const struct ex_intr *intr);
 
 int ex_frame_send(int fd, const struct ex_frame_header *h, const void *payload,
                   uint32_t len)
 {
-        return send_until(fd, h, payload, len, NULL, 0, -1);
+        return send_until(fd, h, payload, len, NULL, 0, -1, NULL);
 }
 
 int ex_frame_send_fds(int fd, const struct ex_frame_header *h,
                       const void *payload, uint32_t len, const int *fds,
                       uint32_t nfds)
 {
-        return send_until(fd, h, payload, len, fds, nfds, -1);
+        return send_until(fd, h, payload, len, fds, nfds, -1, NULL);
 }
 
 static int send_until(int fd, const struct ex_frame_header *h,
                       const void *payload, uint32_t len, const int *fds,
-                      uint32_t nfds, int64_t deadline_ms)
+                      uint32_t nfds, int64_t deadline_ms,
+                      const struct ex_intr *intr)
 {
-        /* With a deadline, never block in sendmsg: a peer that stops
-         * reading (stopped, busy) would hold us there past it. */
-        int flags = MSG_NOSIGNAL | (deadline_ms >= 0 ? MSG_DONTWAIT : 0);
+        /* With a deadline or a way out, never block in sendmsg: a peer
+         * that stops reading (stopped, busy) would hold us there. */
+        int flags = MSG_NOSIGNAL |
+                    (deadline_ms >= 0 || intr ? MSG_DONTWAIT : 0);
         uint8_t hdr[EX_FRAME_HEADER_SIZE];
         struct iovec iov[2];
         struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 1};
@@ -202,9 +151,10 @@ static int send_until(int fd, const struct ex_frame_header *h,
                         int e = errno;
 
                         if (e == EINTR)
-                                continue;
+                                continue; /* blocking: no way out asked */
                         if (e == EAGAIN || e == EWOULDBLOCK) {
-                                int r = wait_writable(fd, deadline_ms);
+                                int r = ex_wait_fd(fd, POLLOUT, deadline_ms,
+                                                   -1, intr);
 
                                 if (r < 0)
                                         return r;
@@ -270,35 +220,13 @@ static int take_fds(struct msghdr *msg, struct ex_fds *fds, uint32_t max)
         return rc;
 }
 
-/* Wait until fd is readable: 0, -ETIMEDOUT past the deadline, -ECHILD
- * when watch_fd became readable first (the socket wins a tie: a dying
- * child's last frame and its EOF are both in the socket, so nothing is
- * lost), or -errno. */
-static int wait_readable(int fd, int64_t deadline_ms, int watch_fd)
+/* Wait until fd is readable (wait.h); a reader with an ex_rx may be
+ * interrupted. */
+static int wait_readable(int fd, int64_t deadline_ms, int watch_fd,
+                         const struct ex_rx *rx)
 {
-        for (;;) {
-                struct pollfd pfd[2] = {
-                        {.fd = fd, .events = POLLIN},
-                        {.fd = watch_fd, .events = POLLIN},
-                };
-                int ready = poll(pfd, watch_fd >= 0 ? 2 : 1,
-                                 timeout_for(deadline_ms));
-
-                if (ready < 0 && errno == EINTR)
-                        continue; /* the timeout is recomputed */
-                if (ready < 0)
-                        return -errno;
-                if (ready == 0)
-                        return -ETIMEDOUT;
-                if (pfd[0].revents & POLLNVAL)
-                        return -EBADF;
-                if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-                        return 0;
-                if (pfd[1].revents & POLLNVAL)
-                        return -EBADF;
-                if (pfd[1].revents)
-                        return -ECHILD;
-        }
+        return ex_wait_fd(fd, POLLIN, deadline_ms, watch_fd,
+                          rx ? rx->intr : NULL);
 }
 
 /* Whether this wait may spin (see struct ex_rx): never with one CPU, as
@@ -396,11 +324,12 @@ static ssize_t recv_some(int fd, uint8_t *buf, size_t n, int64_t deadline_ms,
                                 spin_ended(rx, 0);
                                 spin_until = 0;
                         }
-                        if (deadline_ms < 0 && watch_fd < 0) {
+                        if (deadline_ms < 0 && watch_fd < 0 &&
+                            !(rx && rx->intr)) {
                                 blocking = 1;
                                 continue;
                         }
-                        r = wait_readable(fd, deadline_ms, watch_fd);
+                        r = wait_readable(fd, deadline_ms, watch_fd, rx);
 
                         if (r < 0)
                                 return r;
@@ -726,6 +655,8 @@ static int ring_recv(int fd, uint32_t max_payload, int64_t deadline_ms,
                      int watch_fd, struct ex_rx *rx,
                      struct ex_frame_header *h, struct ex_buf *payload)
 {
+        int64_t check_ms = 0;
+
         for (;;) {
                 int r;
 
@@ -746,8 +677,20 @@ static int ring_recv(int fd, uint32_t max_payload, int64_t deadline_ms,
                                        rx, h, payload, EX_FDS_MAX);
                         if (r < 0)
                                 return r;
-                        if (h->kind == EX_MSG_WAKE && payload->fds.n == 0)
+                        if (h->kind == EX_MSG_WAKE && payload->fds.n == 0) {
+                                /* Wake-ups with nothing behind them (a
+                                 * peer sending only those) must not hold
+                                 * us past the deadline or a signal. */
+                                if (rx->marked ||
+                                    !ex_ring_nonempty(rx->ring)) {
+                                        if (ex_past(deadline_ms))
+                                                return -ETIMEDOUT;
+                                        if (ex_intr_due(rx->intr, 0,
+                                                        &check_ms))
+                                                return -EINTR;
+                                }
                                 continue;
+                        }
                         if (h->kind >= EX_MSG_MARK)
                                 return -EBADMSG;
                         rx->marked = 0;
@@ -769,7 +712,7 @@ static int ring_recv(int fd, uint32_t max_payload, int64_t deadline_ms,
                         ex_ring_set_sleeping(rx->ring, 0);
                         continue;
                 }
-                r = wait_readable(fd, deadline_ms, watch_fd);
+                r = wait_readable(fd, deadline_ms, watch_fd, rx);
                 ex_ring_set_sleeping(rx->ring, 0);
                 if (r < 0)
                         return r;
@@ -814,10 +757,11 @@ int ex_frame_recv_rx(int fd, uint32_t max_payload, int64_t deadline_ms,
  * time (the consumer says nothing when it makes room); the peer closing
  * its end or the deadline ends the wait. */
 static int ring_room(int fd, const struct ex_ring *ring, size_t n,
-                     int64_t deadline_ms)
+                     int64_t deadline_ms, const struct ex_intr *intr)
 {
-        int64_t spin_until = ex_now_us() + EX_SPIN_US;
+        int64_t spin_until = ex_now_us() + EX_SPIN_US, check_ms = 0;
         long nap_us = 0;
+        int signalled = 0;
 
         for (;;) {
                 struct pollfd pfd = {.fd = fd, .events = 0};
@@ -833,13 +777,16 @@ static int ring_room(int fd, const struct ex_ring *ring, size_t n,
                         cpu_relax();
                         continue;
                 }
-                if (deadline_ms >= 0 && ex_now_ms() >= deadline_ms)
+                if (ex_past(deadline_ms))
                         return -ETIMEDOUT;
+                if (ex_intr_due(intr, signalled, &check_ms))
+                        return -EINTR;
                 nap_us = nap_us ? (nap_us >= 500 ? 1000 : nap_us * 2) : 10;
                 ts = (struct timespec){.tv_nsec = nap_us * 1000};
                 /* No events asked: only a hang-up or an error ends it. */
                 r = ppoll(&pfd, 1, &ts, NULL);
-                if (r < 0 && errno != EINTR)
+                signalled = r < 0 && errno == EINTR;
+                if (r < 0 && !signalled)
                         return -errno;
                 if (r > 0 && (pfd.revents & POLLNVAL))
                         return -EBADF;
@@ -850,11 +797,12 @@ static int ring_room(int fd, const struct ex_ring *ring, size_t n,
 
 static int ring_send(int fd, struct ex_ring *ring,
                      const struct ex_frame_header *h, const void *payload,
-                     uint32_t len, int64_t deadline_ms)
+                     uint32_t len, int64_t deadline_ms,
+                     const struct ex_intr *intr)
 {
         uint8_t hdr[EX_FRAME_HEADER_SIZE];
         int r = ring_room(fd, ring, EX_FRAME_HEADER_SIZE + (size_t)len,
-                          deadline_ms);
+                          deadline_ms, intr);
 
         if (r < 0)
                 return r;
@@ -871,21 +819,24 @@ static int tx_send(int fd, struct ex_tx *tx, const struct ex_frame_header *h,
 {
         static const struct ex_frame_header mark = {.kind = EX_MSG_MARK},
                                              wake = {.kind = EX_MSG_WAKE};
+        const struct ex_intr *intr = tx ? tx->intr : NULL;
         int r;
 
         if (!tx || !tx->ring_on)
                 return send_until(fd, h, payload, len, fds, nfds,
-                                  deadline_ms);
+                                  deadline_ms, intr);
         if (nfds || EX_FRAME_HEADER_SIZE + (size_t)len > EX_RING_FRAME_MAX) {
                 /* The socket wakes a sleeping receiver by itself. */
-                r = ring_send(fd, tx->ring, &mark, NULL, 0, deadline_ms);
+                r = ring_send(fd, tx->ring, &mark, NULL, 0, deadline_ms,
+                              intr);
                 return r < 0 ? r
                              : send_until(fd, h, payload, len, fds, nfds,
-                                          deadline_ms);
+                                          deadline_ms, intr);
         }
-        r = ring_send(fd, tx->ring, h, payload, len, deadline_ms);
+        r = ring_send(fd, tx->ring, h, payload, len, deadline_ms, intr);
         if (r == 0 && ex_ring_peer_sleeping(tx->ring))
-                r = send_until(fd, &wake, NULL, 0, NULL, 0, deadline_ms);
+                r = send_until(fd, &wake, NULL, 0, NULL, 0, deadline_ms,
+                               intr);
         return r;
 }
 
@@ -922,7 +873,7 @@ int ex_tx_switch(int fd, struct ex_tx *tx, int64_t deadline_ms)
 
         if (!tx->ring)
                 return -ENODEV;
-        r = send_until(fd, &sw, NULL, 0, NULL, 0, deadline_ms);
+        r = send_until(fd, &sw, NULL, 0, NULL, 0, deadline_ms, tx->intr);
         if (r == 0)
                 tx->ring_on = 1;
         return r;

@@ -24,6 +24,7 @@
 
 #include "buf.h"
 #include "oob.h"
+#include "wait.h"
 
 #define EX_FRAME_HEADER_SIZE 16u
 /* The frame's big byte strings are in the sender's shared arena
@@ -155,6 +156,9 @@ struct ex_rx {
         /* The peer's ring to us, or NULL: an EX_MSG_SWITCH is refused
          * without one. */
         struct ex_ring *ring;
+        /* Set by the reader for its waits, or NULL (wait.h): a wait ends
+         * with -EINTR when it says so, the frame perhaps half read. */
+        const struct ex_intr *intr;
         uint8_t ring_on; /* the peer switched to its ring */
         uint8_t marked;  /* a mark was taken: the next frame is on the socket */
         uint8_t eof;     /* the socket is closed: the ring is all there is */
@@ -187,7 +191,10 @@ struct ex_rx {
 /* ex_frame_recv_fds for a channel: spins adaptively (rx), and accepts
  * frames flagged EX_FRAME_FLAG_ARENA when rx->arena is set: payload->fds
  * then names the arena, and letting go of payload acknowledges the
- * frame. */
+ * frame. -EINTR when rx->intr ended a wait. The deadline bounds each wait
+ * for the socket; frames waiting in the ring are taken past it (the
+ * caller checks the time between frames), but wake-ups alone are not.
+ * Either way out leaves the channel out of step: end it. */
 int ex_frame_recv_rx(int fd, uint32_t max_payload, int64_t deadline_ms,
                      int watch_fd, struct ex_rx *rx,
                      struct ex_frame_header *h, struct ex_buf *payload);
@@ -197,6 +204,9 @@ void ex_rx_free(struct ex_rx *rx);
 /* One channel's sending side. */
 struct ex_tx {
         struct ex_ring *ring; /* our ring to the peer, or NULL */
+        /* Set by the sender for its waits, or NULL (wait.h): a send ends
+         * with -EINTR when it says so, the frame perhaps half sent. */
+        const struct ex_intr *intr;
         uint8_t ring_on;      /* EX_MSG_SWITCH was sent */
 };
 /* Send an encoded buffer: its bytes and its fds (b->fds), which stay
@@ -216,8 +226,5 @@ int ex_frame_send_tx_raw(int fd, struct ex_tx *tx,
                          uint32_t len, int64_t deadline_ms);
 /* Send EX_MSG_SWITCH and use the ring from now on. -ENODEV without one. */
 int ex_tx_switch(int fd, struct ex_tx *tx, int64_t deadline_ms);
-
-/* CLOCK_MONOTONIC now, in milliseconds. */
-int64_t ex_now_ms(void);
 
 #endif

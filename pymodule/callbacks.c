@@ -87,6 +87,10 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
                                        s->confined ? vet : NULL, s,
                                        &as_handle);
         Py_XDECREF(req);
+        /* Ctrl-C while the callback ran is the user's, not the child's to
+         * see: the call is abandoned (docs/deadlines.md). */
+        if (!res && PyErr_ExceptionMatches(PyExc_KeyboardInterrupt))
+                return -EINTR;
 
         ex_session_reply_hooks(s, &hooks);
         if (res && (as_handle ? ex_session_export_reply(s, res, &out)

@@ -51,6 +51,51 @@ static const char *const SANITIZER_ENV[] = {
 };
 #define N_SANITIZER_ENV (sizeof(SANITIZER_ENV) / sizeof(*SANITIZER_ENV))
 
+/* ---- waiting with the GIL released: the way out for signals ------------
+ *
+ * A call waits for the child with the GIL released, yet Ctrl-C must end
+ * it (docs/deadlines.md). The channel's waits (protocol/wait.h) call
+ * signalled() whenever a signal interrupted them and at least every
+ * EX_INTR_SLICE_MS: it takes the GIL back and runs the Python signal
+ * handlers. One that raises ends the wait with -EINTR, and the call: the
+ * child, its state unknown, is killed (session_die). A handler that
+ * returns changes nothing. Meanwhile this thread may hold the reader's
+ * role or send_lock, so a call from the handler into this same session is
+ * refused (handler_thread), not deadlocked. */
+struct gil_wait {
+        ex_session *s;
+        PyThreadState *ts; /* saved while the GIL is released */
+};
+
+static int signalled(void *ctx)
+{
+        struct gil_wait *w = ctx;
+        unsigned long outer;
+        int raised;
+
+        PyEval_RestoreThread(w->ts);
+        outer = w->s->handler_thread;
+        w->s->handler_thread = PyThread_get_thread_ident();
+        raised = PyErr_CheckSignals() < 0;
+        w->s->handler_thread = outer;
+        w->ts = PyEval_SaveThread();
+        return raised;
+}
+
+/* A signal handler running inside one of this session's waits may not
+ * call into it: -1 with UnsupportedInteractionError. */
+static int reentered(ex_session *s)
+{
+        if (!s->handler_thread ||
+            s->handler_thread != PyThread_get_thread_ident())
+                return 0;
+        PyErr_SetString(s->st->UnsupportedInteractionError,
+                        "extradite: a signal handler cannot use the session "
+                        "whose call it interrupted; use another session, or "
+                        "raise to abandon that call");
+        return -1;
+}
+
 /* Give up the reader's role and wake the waiters: a frame may have been
  * stashed for one of them, or one of them may read now. */
 static void release_reader(ex_session *s)
@@ -62,10 +107,6 @@ static void release_reader(ex_session *s)
         pthread_mutex_unlock(&s->mu);
 }
 
-/* Wait (GIL released) until nobody reads, then read ourselves (1), or
- * until a hand-over after turn `seen` (0: look at the stash again).
- * -ETIMEDOUT past deadline_ms (-1: none). `seen` is read before the
- * stash is looked at, so a hand-over in between is never missed. */
 static unsigned long current_turn(ex_session *s)
 {
         unsigned long t;
@@ -76,55 +117,89 @@ static unsigned long current_turn(ex_session *s)
         return t;
 }
 
+/* Wait (GIL released) until nobody reads, then read ourselves (1), or
+ * until a hand-over after turn `seen` (0: look at the stash again).
+ * -ETIMEDOUT past deadline_ms (-1: none). `seen` is read before the
+ * stash is looked at, so a hand-over in between is never missed. A
+ * condition wait ignores signals: it is cut in slices, between which the
+ * signal handlers run (GIL held, nothing of the session held); -EINTR
+ * when one raised. */
 static int become_reader(ex_session *s, unsigned long seen,
                          int64_t deadline_ms)
 {
-        struct timespec until;
-        int r = 0, err = 0;
+        for (;;) {
+                int r = 0, err = 0, sliced = 0;
 
-        if (deadline_ms >= 0) {
-                until.tv_sec = deadline_ms / 1000;
-                until.tv_nsec = (deadline_ms % 1000) * 1000000;
+                Py_BEGIN_ALLOW_THREADS
+                pthread_mutex_lock(&s->mu);
+                if (s->reading && s->turn == seen) {
+                        /* Our turn's end: the deadline or the slice's. */
+                        int64_t until_ms = ex_now_ms() + EX_INTR_SLICE_MS;
+                        struct timespec until;
+
+                        sliced = deadline_ms < 0 || deadline_ms > until_ms;
+                        if (!sliced)
+                                until_ms = deadline_ms;
+                        until.tv_sec = until_ms / 1000;
+                        until.tv_nsec = (until_ms % 1000) * 1000000;
+                        while (s->reading && s->turn == seen &&
+                               err != ETIMEDOUT)
+                                err = pthread_cond_timedwait(&s->cv, &s->mu,
+                                                             &until);
+                }
+                if (!s->reading) {
+                        s->reading = 1;
+                        r = 1;
+                } else if (err == ETIMEDOUT) {
+                        r = -ETIMEDOUT;
+                }
+                pthread_mutex_unlock(&s->mu);
+                Py_END_ALLOW_THREADS
+                if (r != -ETIMEDOUT || !sliced)
+                        return r;
+                if (PyErr_CheckSignals() < 0)
+                        return -EINTR;
         }
-        Py_BEGIN_ALLOW_THREADS
-        pthread_mutex_lock(&s->mu);
-        while (s->reading && s->turn == seen && err != ETIMEDOUT)
-                err = deadline_ms < 0
-                              ? pthread_cond_wait(&s->cv, &s->mu)
-                              : pthread_cond_timedwait(&s->cv, &s->mu, &until);
-        if (!s->reading) {
-                s->reading = 1;
-                r = 1;
-        } else if (err == ETIMEDOUT) {
-                r = -ETIMEDOUT;
+}
+
+/* send_lock (GIL released), for no longer than the deadline: another
+ * thread's send may be the one stuck on a child that stopped reading.
+ * Waited for in slices, between which intr runs the signal handlers. */
+static int take_send_lock(ex_session *s, int64_t deadline_ms,
+                          const struct ex_intr *intr)
+{
+        if (PyThread_acquire_lock(s->send_lock, NOWAIT_LOCK))
+                return 0;
+        for (;;) {
+                int64_t left = deadline_ms < 0 ? EX_INTR_SLICE_MS
+                                               : deadline_ms - ex_now_ms();
+                int64_t slice = left < EX_INTR_SLICE_MS ? left
+                                                        : EX_INTR_SLICE_MS;
+
+                if (PyThread_acquire_lock_timed(
+                            s->send_lock,
+                            slice > 0 ? (PY_TIMEOUT_T)slice * 1000 : 0,
+                            0) == PY_LOCK_ACQUIRED)
+                        return 0;
+                if (ex_past(deadline_ms))
+                        return -ETIMEDOUT;
+                if (intr->check(intr->ctx))
+                        return -EINTR;
         }
-        pthread_mutex_unlock(&s->mu);
-        Py_END_ALLOW_THREADS
-        return r;
 }
 
 int ex_session_send(ex_session *s, const struct ex_frame_header *h,
                     struct ex_buf *payload, int64_t deadline_ms)
 {
-        int r, locked = 1;
+        struct gil_wait w = {.s = s};
+        struct ex_intr intr = {.check = signalled, .ctx = &w};
+        int r;
 
-        Py_BEGIN_ALLOW_THREADS
-        if (deadline_ms < 0) {
-                PyThread_acquire_lock(s->send_lock, WAIT_LOCK);
-        } else {
-                /* Another thread's send may be the one stuck on a child
-                 * that stopped reading: wait for it no longer than ours. */
-                int64_t left_ms = deadline_ms - ex_now_ms();
-                locked = PyThread_acquire_lock_timed(
-                                 s->send_lock,
-                                 left_ms > 0 ? (PY_TIMEOUT_T)left_ms * 1000
-                                             : 0,
-                                 0) == PY_LOCK_ACQUIRED;
-        }
-        if (!locked) {
-                r = -ETIMEDOUT;
-        } else {
+        w.ts = PyEval_SaveThread();
+        r = take_send_lock(s, deadline_ms, &intr);
+        if (r == 0) {
                 r = s->sock >= 0 ? 0 : -EPIPE;
+                s->tx.intr = &intr;
                 /* The child reads its ring from its boot on; we answer its
                  * switch with ours. */
                 if (r == 0 && !s->tx.ring_on &&
@@ -133,9 +208,10 @@ int ex_session_send(ex_session *s, const struct ex_frame_header *h,
                 if (r == 0)
                         r = ex_frame_send_tx(s->sock, &s->tx, h, payload,
                                              deadline_ms);
+                s->tx.intr = NULL;
                 PyThread_release_lock(s->send_lock);
         }
-        Py_END_ALLOW_THREADS
+        PyEval_RestoreThread(w.ts);
         return r;
 }
 
@@ -831,6 +907,12 @@ static PyObject *session_die(ex_session *s, int err, PyObject *exc)
                                         "call_timeout (%lld ms); the child "
                                         "was killed",
                                         (long long)s->call_timeout_ms);
+        } else if (err == -EINTR) {
+                why = PyUnicode_FromFormat(
+                        "the call was interrupted by %s while it waited for "
+                        "the child; the child, its state unknown, was killed "
+                        "(start a new session to go on)",
+                        exc ? Py_TYPE(exc)->tp_name : "a signal");
         } else if (err == -EBADMSG || err == -EMSGSIZE) {
                 why = PyUnicode_FromFormat(
                         "the child sent a %s frame and was killed",
@@ -1077,7 +1159,9 @@ static uint32_t frame_key(const struct ex_frame_header *h)
 
 /* The next frame for the call `id`: from the stash, or read as the
  * reader, handing frames for other waiters over on the way. 0, or -errno
- * (-ETIMEDOUT past the deadline, -EPIPE once closed). */
+ * (-ETIMEDOUT past the deadline, -EPIPE once closed, -EINTR when a
+ * signal handler raised: its exception is set). A frame already here is
+ * taken past the deadline; no wait starts past it. */
 static int next_frame(ex_session *s, uint32_t id, int64_t deadline,
                       struct ex_frame_header *h, struct ex_buf *in)
 {
@@ -1085,10 +1169,14 @@ static int next_frame(ex_session *s, uint32_t id, int64_t deadline,
 
         for (;;) {
                 unsigned long seen = current_turn(s);
+                struct gil_wait w = {.s = s};
+                struct ex_intr intr = {.check = signalled, .ctx = &w};
                 uint32_t key;
 
                 if (take_stashed(s, id, h, in))
                         return 0;
+                if (ex_past(deadline))
+                        return -ETIMEDOUT;
                 r = become_reader(s, seen, deadline);
                 if (r < 0)
                         return r;
@@ -1102,10 +1190,12 @@ static int next_frame(ex_session *s, uint32_t id, int64_t deadline,
                         release_reader(s);
                         return -EPIPE;
                 }
-                Py_BEGIN_ALLOW_THREADS
+                s->rx.intr = &intr;
+                w.ts = PyEval_SaveThread();
                 r = ex_frame_recv_rx(s->sock, EX_FRAME_MAX_DEFAULT, deadline,
                                      s->child.pidfd, &s->rx, h, in);
-                Py_END_ALLOW_THREADS
+                PyEval_RestoreThread(w.ts);
+                s->rx.intr = NULL;
                 /* Once: not a locked store on every frame. */
                 if (s->rx.ring_on && !atomic_load_explicit(
                                              &s->child_switched,
@@ -1165,7 +1255,7 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
         uint32_t id;
         int r = 0, done = 0;
 
-        if (ex_session_check_open(s) < 0)
+        if (ex_session_check_open(s) < 0 || reentered(s) < 0)
                 return NULL;
         do
                 id = ++s->next_id; /* 0 is the bootstrap's id */
@@ -1190,6 +1280,13 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
         ex_buf_free(&rel);
         if (r == 0)
                 r = ex_session_send(s, &h, payload, deadline);
+        /* A child that is gone may have said why before it went (its
+         * bootstrap failed, the sandbox killed it), perhaps before we
+         * sent a thing: its last frames are still to read, and what they
+         * say wins over a description of its exit, however the race
+         * between its exit and our send went. */
+        if (r == -EPIPE && s->state == EX_SESSION_OPEN)
+                r = 0;
 
         /* Wait for our reply; meanwhile serve what the child asks of our
          * chain (callbacks) and take its releases. */
@@ -1229,11 +1326,32 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
                 } else {
                         r = -EBADMSG;
                 }
+                /* Between frames, however they come: the deadline holds
+                 * (a child sending requests back to back must not outlast
+                 * it), and so does Ctrl-C (docs/deadlines.md). */
+                if (r == 0 && !done) {
+                        if (ex_past(deadline))
+                                r = -ETIMEDOUT;
+                        else if (PyErr_CheckSignals() < 0)
+                                r = -EINTR;
+                }
         }
-        if (!done)
+        if (!done && r == -EINTR) {
+                /* A signal handler's exception (KeyboardInterrupt): the
+                 * call is abandoned mid-way, and so is the child. */
+                PyObject *exc = PyErr_GetRaisedException();
+
+                if (s->state == EX_SESSION_OPEN) {
+                        res = session_die(s, -EINTR, exc);
+                } else {
+                        PyErr_SetRaisedException(exc);
+                        res = NULL;
+                }
+        } else if (!done) {
                 res = s->state == EX_SESSION_OPEN
                               ? session_die(s, r, NULL)
                               : (ex_session_check_open(s), NULL);
+        }
         /* Any fds a frame we did not decode brought along go too. */
         ex_session_buf_give(s, &in);
         wait_unregister(s, id);
@@ -1247,6 +1365,8 @@ int ex_session_flush(ex_session *s)
 
         if (s->state != EX_SESSION_OPEN || s->rel.n == 0)
                 return 0;
+        if (reentered(s) < 0)
+                return -1;
         ex_release_queue_take(&s->rel, &rel);
         if (rel.len && s->state == EX_SESSION_OPEN) {
                 struct ex_frame_header h = {.length = (uint32_t)rel.len,
@@ -1259,8 +1379,14 @@ int ex_session_flush(ex_session *s)
                                             : -1);
         }
         ex_buf_free(&rel);
-        /* A failed send shows up as a dead child on the next request. */
-        return r;
+        /* Ctrl-C in the send: the frame may be half sent. */
+        if (r == -EINTR) {
+                session_die(s, -EINTR, PyErr_GetRaisedException());
+                return -1;
+        }
+        /* Another failed send shows up as a dead child on the next
+         * request. */
+        return 0;
 }
 
 /* ---- construction ----------------------------------------------------- */

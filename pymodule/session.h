@@ -72,6 +72,9 @@ typedef struct ex_session {
         int reading;
         unsigned long turn;
         int sync_ready; /* mu and cv initialised */
+        /* The thread running signal handlers inside one of our waits
+         * (session.c, "the way out for signals"), else 0. */
+        unsigned long handler_thread;
         PyThread_type_lock send_lock;
         uint32_t *waiting; /* request ids being waited on */
         unsigned long *waiting_thread; /* the thread waiting on each */
@@ -178,7 +181,9 @@ PyObject *ex_session_decode(ex_session *s, struct ex_buf *in,
 
 /* Serve one request the child made while we wait on it (a callback), on
  * the waiting thread whose call it belongs to: run it, send the reply. 0,
- * or -errno when the channel failed (callbacks.c). */
+ * or -errno when the channel failed (callbacks.c); -EINTR with the
+ * exception set when Ctrl-C came while it ran, or a signal handler raised
+ * while its reply waited. */
 int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
                            struct ex_buf *in, int64_t deadline_ms);
 
@@ -196,7 +201,8 @@ void ex_session_buf_give(ex_session *s, struct ex_buf *b);
  * -EPIPE once the channel is closed, -ETIMEDOUT past deadline_ms
  * (CLOCK_MONOTONIC milliseconds, -1: none), waiting for send_lock
  * included; a frame cut short by it leaves the channel out of step, so
- * the caller ends the session. */
+ * the caller ends the session. -EINTR, with the exception set, when a
+ * signal handler raised while the send waited (the same holds). */
 int ex_session_send(ex_session *s, const struct ex_frame_header *h,
                     struct ex_buf *payload, int64_t deadline_ms);
 
@@ -210,7 +216,10 @@ int ex_session_check_open(ex_session *s);
  * request. Never does I/O (it runs inside GC). */
 void ex_session_forget(ex_session *s, ex_remote *proxy);
 
-/* Send the pending releases now (used by an explicit close()). */
+/* Send the pending releases now (used by an explicit close()). 0, or -1
+ * with an exception: a signal handler raised while the send waited (the
+ * session is dead then) or called into this session from such a wait. A
+ * send that failed otherwise shows up on the next request. */
 int ex_session_flush(ex_session *s);
 
 #endif

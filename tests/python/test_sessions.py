@@ -217,6 +217,35 @@ def test_prewarm_raises_when_the_child_cannot_start():
     assert child_pids() == children
 
 
+def _exited(pid, timeout=30.0):
+    """Wait until pid is a zombie: it exited, and nobody reaped it yet."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        time.sleep(0.005)
+    return False
+
+
+def test_a_start_failure_wins_even_when_the_child_exits_before_the_first_request():
+    # The race a busy machine lost once: the child reads its bootstrap,
+    # fails to confine itself, reports why and exits before our first
+    # request goes out. That request then meets a closed channel, and the
+    # report is still there to read.
+    from extradite import _sessions
+
+    session, stop = _sessions.start("os", {"limits": {"open_files": 1}}, None)
+    try:
+        assert _exited(session.pid), "the child did not exit"
+        with pytest.raises(extradite.ExtraditeError, match="could not confine"):
+            session.ping()
+        with pytest.raises(extradite.ExtraditeProtocolError, match="dead"):
+            session.ping()
+    finally:
+        stop()
+
+
 # ---- prewarm(preload=...) ----------------------------------------------
 
 STAMPED = "xtd_targets.stamped:Stamped"

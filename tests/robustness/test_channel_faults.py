@@ -125,9 +125,11 @@ def test_signals_during_calls_do_not_break_them(interval_timer, soak):
     print(f"{len(results)} calls, {fired[0]} SIGALRMs, all answered right")
 
 
-def test_a_raising_signal_handler_leaves_the_session_usable(interval_timer):
+def test_a_raising_signal_handler_ends_only_the_call_it_interrupts(interval_timer):
     """The handler raises: its exception comes out of some call (or between
-    calls), nothing else; the session stays in step afterwards."""
+    calls), nothing else. A call it interrupted while waiting on the child
+    is abandoned with the child (docs/deadlines.md): the session says so and
+    a new one works. Otherwise the session stays in step."""
     count = [0]
     # Raise only while a call is on: a handler runs where Python checks for
     # signals, the loop's jump back included, which no try can cover.
@@ -138,10 +140,10 @@ def test_a_raising_signal_handler_leaves_the_session_usable(interval_timer):
         if count[0] % 50 == 0 and in_call[0]:
             raise _Alarm(count[0])
 
-    cls, worker, _ = spawn()
+    cls, worker, pid = spawn()
     try:
         interval_timer(handler)
-        alarms = 0
+        alarms = abandoned = 0
         n = 0
         while alarms < 10:
             n += 1
@@ -157,13 +159,22 @@ def test_a_raising_signal_handler_leaves_the_session_usable(interval_timer):
             except _Alarm:
                 in_call[0] = False
                 alarms += 1
+                if not cls.__extradite_session__.alive:
+                    abandoned += 1
+                    assert gone(pid), "an abandoned call's child was left"
+                    in_call[0] = False
+                    with pytest.raises(extradite.ExtraditeProtocolError, match="interrupted"):
+                        worker.echo(1)
+                    cls.close()
+                    cls, worker, pid = spawn()
         signal.setitimer(signal.ITIMER_REAL, 0)
         # in step: each reply still pairs with its own call
         for i in range(50):
             assert worker.tag(1, i) == ("w", 1, i, 1000003 + i)
     finally:
         cls.close()
-    print(f"{n} calls, {alarms} handler exceptions, session still in step")
+    print(f"{n} calls, {alarms} handler exceptions, {abandoned} calls abandoned, "
+          "sessions in step")
 
 
 def test_send_to_a_stopped_child_times_out(rng):

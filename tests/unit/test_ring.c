@@ -3,7 +3,8 @@
  * order across the ring and the socket, waking a sleeping receiver, the
  * end of a channel, and a full ring. Both "processes" live in this one, as
  * in test_arena: the parent's arenas are created here and the child's
- * mapped from the same fds. */
+ * mapped from the same fds. Last, deadlines and the way out for signals
+ * (wait.h) on these paths. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,9 +13,12 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -451,6 +455,171 @@ static void test_a_full_ring_waits_for_room(void **state)
         ex_buf_free(&b);
 }
 
+/* ---- deadlines and the way out for signals (wait.h) ----------------- */
+
+struct waker {
+        int fd;
+        atomic_int stop;
+        int sent;
+        size_t off; /* into the batch of wake-ups being sent */
+};
+
+/* A peer that sends nothing but wake-ups, as fast as it can, for at most
+ * 5 s, keeping the socket full: the receiver never finds it empty. The
+ * stream goes on where a short send stopped, so frames stay whole. */
+static int send_wake_ups(struct waker *w, int flags)
+{
+        static uint8_t batch[4096 * EX_FRAME_HEADER_SIZE];
+        struct ex_frame_header wake = {.kind = EX_MSG_WAKE};
+        ssize_t n;
+
+        if (!batch[4]) /* not packed yet */
+                for (size_t i = 0; i < sizeof(batch);
+                     i += EX_FRAME_HEADER_SIZE)
+                        ex_frame_header_pack(&wake, batch + i);
+        n = send(w->fd, batch + w->off, sizeof(batch) - w->off,
+                 flags | MSG_NOSIGNAL);
+        if (n <= 0)
+                return -1;
+        w->off = (w->off + (size_t)n) % sizeof(batch);
+        w->sent++;
+        return 0;
+}
+
+static void *wake_up_forever(void *arg)
+{
+        struct waker *w = arg;
+        int64_t until = ex_now_ms() + 5000;
+
+        /* Blocking: each send goes on as soon as there is room. */
+        while (!atomic_load(&w->stop) && ex_now_ms() < until &&
+               send_wake_ups(w, 0) == 0)
+                ;
+        return NULL;
+}
+
+static void test_wake_ups_alone_do_not_outlast_the_deadline(void **state)
+{
+        struct sides *s = *state;
+        struct waker w = {.fd = s->a.sv[0]};
+        struct ex_frame_header h;
+        struct ex_buf in = {0};
+        pthread_t t;
+        int64_t start;
+        int r;
+
+        switch_parent(s);
+        while (send_wake_ups(&w, MSG_DONTWAIT) == 0)
+                ; /* the socket full before we read */
+        assert_int_equal(pthread_create(&t, NULL, wake_up_forever, &w), 0);
+        start = ex_now_ms();
+        r = ex_frame_recv_rx(s->a.sv[1], EX_FRAME_MAX_DEFAULT, start + 100,
+                             -1, &s->crx, &h, &in);
+        atomic_store(&w.stop, 1);
+        shutdown(s->a.sv[1], SHUT_RD); /* ends a send that waits */
+        assert_int_equal(pthread_join(t, NULL), 0);
+        assert_int_equal(r, -ETIMEDOUT);
+        /* Loose: the flood lasts 5 s; the deadline was 0.1 s away. */
+        assert_true(ex_now_ms() - start < 2500);
+        assert_true(w.sent > 0);
+        ex_buf_free(&in);
+}
+
+struct checks {
+        int calls;
+        int give_up_at; /* the call that says to give up */
+};
+
+static int check(void *ctx)
+{
+        struct checks *c = ctx;
+
+        return ++c->calls >= c->give_up_at;
+}
+
+static void test_a_wait_ends_when_its_check_says_so(void **state)
+{
+        struct sides *s = *state;
+        struct checks c = {.give_up_at = 3};
+        struct ex_intr intr = {.check = check, .ctx = &c};
+        struct ex_frame_header h;
+        struct ex_buf in = {0};
+
+        switch_parent(s);
+        s->crx.intr = &intr;
+        /* No deadline, nothing sent: only the check ends it, asked once a
+         * slice. */
+        assert_int_equal(ex_frame_recv_rx(s->a.sv[1], EX_FRAME_MAX_DEFAULT,
+                                          -1, -1, &s->crx, &h, &in),
+                         -EINTR);
+        assert_int_equal(c.calls, 3);
+        /* A check that never gives up leaves the deadline in charge. */
+        c = (struct checks){.give_up_at = 1000};
+        assert_int_equal(ex_frame_recv_rx(s->a.sv[1], EX_FRAME_MAX_DEFAULT,
+                                          ex_now_ms() + 250, -1, &s->crx,
+                                          &h, &in),
+                         -ETIMEDOUT);
+        assert_true(c.calls >= 2);
+        ex_buf_free(&in);
+}
+
+static void on_alarm(int sig)
+{
+        (void)sig;
+}
+
+static void test_a_signal_asks_the_check_at_once(void **state)
+{
+        struct sides *s = *state;
+        struct checks c = {.give_up_at = 1};
+        struct ex_intr intr = {.check = check, .ctx = &c};
+        struct sigaction sa = {.sa_handler = on_alarm}, old;
+        struct itimerval it = {.it_value = {.tv_usec = 20000}};
+        struct ex_frame_header h;
+        struct ex_buf in = {0};
+        int r;
+
+        switch_parent(s);
+        s->crx.intr = &intr;
+        s->crx.cpus = 1; /* straight to poll() */
+        sigemptyset(&sa.sa_mask); /* no SA_RESTART: poll() gets EINTR */
+        assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+        assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+        r = ex_frame_recv_rx(s->a.sv[1], EX_FRAME_MAX_DEFAULT, -1, -1,
+                             &s->crx, &h, &in);
+        assert_int_equal(sigaction(SIGALRM, &old, NULL), 0);
+        assert_int_equal(r, -EINTR);
+        assert_int_equal(c.calls, 1);
+        ex_buf_free(&in);
+}
+
+static void test_a_send_waiting_for_room_ends_when_its_check_says_so(
+        void **state)
+{
+        struct sides *s = *state;
+        struct checks c = {.give_up_at = 2};
+        struct ex_intr intr = {.check = check, .ctx = &c};
+        struct ex_frame_header h = {.kind = EX_MSG_REPLY};
+        struct ex_buf b = {0};
+        size_t len = EX_RING_FRAME_MAX - EX_FRAME_HEADER_SIZE;
+        int r = 0, sent = 0;
+
+        switch_parent(s);
+        s->ptx.intr = &intr;
+        assert_int_equal(ex_buf_reserve(&b, len), 0);
+        memset(b.data, 1, len);
+        b.len = len;
+        h.length = (uint32_t)len;
+        /* Nobody reads and there is no deadline: the check ends it. */
+        while (sent < 10 && (r = ex_frame_send_tx(s->a.sv[0], &s->ptx, &h,
+                                                  &b, -1)) == 0)
+                sent++;
+        assert_int_equal(r, -EINTR);
+        assert_int_equal(sent, 4);
+        assert_int_equal(c.calls, 2);
+        ex_buf_free(&b);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -477,6 +646,18 @@ int main(void)
                         test_the_ring_drains_before_the_end, setup, teardown),
                 cmocka_unit_test_setup_teardown(
                         test_a_full_ring_waits_for_room, setup, teardown),
+                cmocka_unit_test_setup_teardown(
+                        test_wake_ups_alone_do_not_outlast_the_deadline,
+                        setup, teardown),
+                cmocka_unit_test_setup_teardown(
+                        test_a_wait_ends_when_its_check_says_so, setup,
+                        teardown),
+                cmocka_unit_test_setup_teardown(
+                        test_a_signal_asks_the_check_at_once, setup,
+                        teardown),
+                cmocka_unit_test_setup_teardown(
+                        test_a_send_waiting_for_room_ends_when_its_check_says_so,
+                        setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,7 @@ TRAP = "trapped"
 REFUSE = "refused"
 ENOSYS = "enosys"
 ALLOW = "allowed"
+TIMEOUT = "timeout"  # the call ended at its call_timeout, the child killed
 
 TIOCSTI = 0x5412  # pushes bytes into a terminal's input queue
 
@@ -67,13 +68,15 @@ def _under(path, grants):
 class Attempt:
     """name: short and unique; target: 'module:Class' under hostile/;
     args(ctx): the method's arguments; expect(profile): TRAP, REFUSE,
-    ENOSYS or ALLOW; outcome(result): how a normal return reads (default:
-    it went through); on_error(exc): how an ExtraditeRemoteError reads
-    (default: an error); safe: harmless even where the profile allows it
-    (if not, it is not run there)."""
+    ENOSYS, TIMEOUT or ALLOW; outcome(result): how a normal return reads
+    (default: it went through); on_error(exc): how an ExtraditeRemoteError
+    reads (default: an error); safe: harmless even where the profile
+    allows it (if not, it is not run there); call_timeout: the session's
+    (None: the runner's)."""
 
     def __init__(self, name, what, target, method, args=(), expect=None,
-                 outcome=None, safe=True, cleanup=None, on_error=None):
+                 outcome=None, safe=True, cleanup=None, on_error=None,
+                 call_timeout=None):
         self.name = name
         self.what = what
         self.target = f"{HOSTILE}.{target}"
@@ -84,6 +87,7 @@ class Attempt:
         self.safe = safe
         self.cleanup = cleanup
         self.on_error = on_error
+        self.call_timeout = call_timeout
 
 
 def _raw(result):
@@ -370,6 +374,30 @@ def _text():
     ]
 
 
+def _a_little_work():
+    """The parent's callback the flood calls: slower than the requests
+    come, so the parent always finds one waiting."""
+    import time
+
+    time.sleep(0.0005)
+
+
+def _flooded(result):
+    if result.startswith("flooded"):
+        return ALLOW, "the call outlived its call_timeout"
+    return REFUSE, result[:40]  # no rings to flood
+
+
+def _deadlines():
+    return [
+        Attempt("deadline/ring_flood",
+                "hold a call past call_timeout=1 s with callback requests "
+                "written straight into the frame ring",
+                "flood:Flooder", "ring_flood", lambda ctx: (_a_little_work, 8),
+                lambda p: TIMEOUT, _flooded, call_timeout=1.0),
+    ]
+
+
 def _budget():
     """Replies whose few bytes would cost the parent far more (issue 13):
     refused, with the child killed, by the parent's decode budget
@@ -405,4 +433,4 @@ def _unlink(path):
 def attempts():
     """Every attempt, in the order the table prints them."""
     return [*_kernel(), *_files(), *_network(), *_processes(), *_bypass(), *_inherited(),
-            *_capabilities(), *_text(), *_budget()]
+            *_capabilities(), *_text(), *_deadlines(), *_budget()]

@@ -98,16 +98,17 @@ class Run:
     def __exit__(self, *exc):
         self.close()
 
-    def _class(self, target):
+    def _class(self, target, call_timeout=None):
         import extradite
 
-        if target not in self.classes:
-            self.classes[target] = extradite.extradite(
-                target, sandbox=self.sandbox, call_timeout=CALL_TIMEOUT)
-        return self.classes[target]
+        key = (target, call_timeout or CALL_TIMEOUT)
+        if key not in self.classes:
+            self.classes[key] = extradite.extradite(
+                target, sandbox=self.sandbox, call_timeout=key[1])
+        return self.classes[key]
 
-    def _drop(self, target):
-        cls = self.classes.pop(target, None)
+    def _drop(self, target, call_timeout=None):
+        cls = self.classes.pop((target, call_timeout or CALL_TIMEOUT), None)
         if cls is not None:
             cls.close()
 
@@ -119,19 +120,21 @@ class Run:
         self._reset_files()
         if expected == corpus.ALLOW and not attempt.safe:
             return Result(attempt, expected, "not run", "the profile allows it; not harmless")
+        timeout = attempt.call_timeout
         try:
-            cls = self._class(attempt.target)
+            cls = self._class(attempt.target, timeout)
             obj = cls()
             # the id of the call below: forged replies (corpus._budget) need it
             self.ctx["request_id"] = cls.__extradite_session__.requests + 1
             result = getattr(obj, attempt.method)(*attempt.args(self.ctx))
         except extradite.ExtraditeSandboxViolation as e:
-            self._drop(attempt.target)
+            self._drop(attempt.target, timeout)
             what = e.syscall or ("a foreign ABI" if e.syscall_nr is None else e.syscall_nr)
             return Result(attempt, expected, corpus.TRAP, f"{what}: child killed")
         except extradite.ExtraditeTimeoutError:
-            self._drop(attempt.target)
-            return Result(attempt, expected, "timeout", f"no answer in {CALL_TIMEOUT:g} s")
+            self._drop(attempt.target, timeout)
+            return Result(attempt, expected, corpus.TIMEOUT,
+                          f"no answer in {timeout or CALL_TIMEOUT:g} s: child killed")
         except extradite.ExtraditeRemoteError as e:
             if attempt.on_error:
                 return Result(attempt, expected, *attempt.on_error(e))
@@ -145,7 +148,7 @@ class Run:
             return Result(attempt, expected, "error",
                           f"{type_name}: {_core.escape_text(e.remote_message)}")
         except extradite.ExtraditeProtocolError as e:
-            self._drop(attempt.target)
+            self._drop(attempt.target, timeout)
             text = str(e).removeprefix("extradite: ")
             if text.startswith("reply budget exceeded"):
                 # the decode budget refused the reply and killed the child
@@ -154,7 +157,7 @@ class Run:
                 return Result(attempt, expected, corpus.REFUSE, f"killed: over {over}")
             return Result(attempt, expected, "error", text[:60])
         except extradite.ExtraditeError as e:
-            self._drop(attempt.target)
+            self._drop(attempt.target, timeout)
             return Result(attempt, expected, "error", str(e).removeprefix("extradite: ")[:60])
         finally:
             if attempt.cleanup:
