@@ -1,5 +1,5 @@
 /* The decode budget: what decoding one value from a hostile peer may cost
- * the receiver in memory, time and hash-table work (issue 13).
+ * the receiver in memory, time and hash-table work.
  *
  * Frame, length and count caps bound the BYTES a peer sends, not what the
  * receiver builds from them: 64 MiB of packed int16s become 1.3 GB of int

@@ -1,4 +1,4 @@
-/* Decoding what the child sends under the decode budget (issue 13;
+/* Decoding what the child sends under the decode budget (
  * protocol/budget.h): the pieces of convert.c's decoder that charge it
  * beyond what the reader charges for each item (wide strs, colliding
  * hashes), and the errors that say what ran out and how to allow more.

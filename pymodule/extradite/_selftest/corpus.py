@@ -399,7 +399,7 @@ def _deadlines():
 
 
 def _budget():
-    """Replies whose few bytes would cost the parent far more (issue 13):
+    """Replies whose few bytes would cost the parent far more:
     refused, with the child killed, by the parent's decode budget
     (docs/reply-budget.md). Each writes a forged reply to the call it
     serves, whose id the runner puts in ctx."""

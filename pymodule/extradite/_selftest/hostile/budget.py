@@ -1,5 +1,5 @@
 """Replies whose few bytes would cost the parent far more than their size
-(issue 13): colliding hashes, packed ints that become objects, one arena
+colliding hashes, packed ints that become objects, one arena
 region named again and again. Each writes its forged reply to the request
 `request_id` straight into the channel (fd 3) and waits to be killed; a
 real child could not build the colliding set without paying the quadratic
