@@ -1,5 +1,5 @@
-/* Decoding what the child sends under the decode budget (
- * protocol/budget.h): the pieces of convert.c's decoder that charge it
+/* Decoding what the child sends under the decode budget
+ * (protocol/budget.h): the pieces of convert.c's decoder that charge it
  * beyond what the reader charges for each item (wide strs, colliding
  * hashes), and the errors that say what ran out and how to allow more.
  */
