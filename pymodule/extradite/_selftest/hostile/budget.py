@@ -1,4 +1,4 @@
-"""Replies whose few bytes would cost the parent far more than their size
+"""Replies whose few bytes would cost the parent far more than their size:
 colliding hashes, packed ints that become objects, one arena
 region named again and again. Each writes its forged reply to the request
 `request_id` straight into the channel (fd 3) and waits to be killed; a
