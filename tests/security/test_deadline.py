@@ -46,11 +46,16 @@ def test_a_callback_flood_cannot_hold_a_call_past_call_timeout(spawn, profile):
 @pytest.fixture
 def signal_in():
     """signal_in(delay, signum, handler=None): send signum to this process
-    after delay seconds, with handler installed for it (None: leave it);
-    joined and the old handlers restored at the end."""
+    after delay seconds, with handler installed for it (None: leave it, but
+    SIGINT gets Python's KeyboardInterrupt handler: a process started as a
+    background job of a non-interactive shell, as CI may start us, inherits
+    SIGINT ignored and Python then installs no handler); joined and the old
+    handlers restored at the end."""
     timers, old = [], {}
 
     def arm(delay, signum, handler=None):
+        if handler is None and signum == signal.SIGINT:
+            handler = signal.default_int_handler
         if handler is not None:
             old.setdefault(signum, signal.getsignal(signum))
             signal.signal(signum, handler)
