@@ -131,21 +131,29 @@ static const char *internal_kind(PyObject *o)
  * name, NULL when o may be handed out, or NULL with an exception. */
 static const char *ungranted_kind(PyObject *o)
 {
-        PyObject *self;
+        PyObject *self = NULL;
         int r;
 
         if (PyCFunction_Check(o)) {
-                /* bound to an object ([].append, lock.acquire): a method */
                 self = PyCFunction_GET_SELF(o);
-                if (self && !PyModule_Check(self) && !PyType_Check(self))
-                        return NULL;
-                return "a built-in function";
-        }
-        if (PyMethod_Check(o)) {
+                if (!self || PyModule_Check(self) || PyType_Check(self))
+                        return "a built-in function";
+        } else if (PyMethod_Check(o)) {
                 self = PyMethod_GET_SELF(o);
                 if (PyModule_Check(self))
                         return "a function bound to a module";
-                return PyType_Check(self) ? ungranted_kind(self) : NULL;
+                if (PyType_Check(self))
+                        return ungranted_kind(self);
+        }
+        if (self) {
+                /* A method acts on its object: on one of yours or a
+                 * container ([].append), fine; on a standard library or
+                 * built-in object (sys.stdout.write, os.environ.get,
+                 * logger.info), only when you passed it. */
+                r = user_instance(self);
+                return r != 0 ? NULL
+                              : "a method of a built-in or standard library "
+                                "object";
         }
         if (PyType_Check(o)) {
                 if (!python_class((PyTypeObject *)o))

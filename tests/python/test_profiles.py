@@ -2,6 +2,7 @@
 ones before any process starts, and what sandbox_report() says."""
 
 import os
+import tempfile
 
 import pytest
 
@@ -129,7 +130,7 @@ def test_custom_file_extends_a_builtin(tmp_path):
         Counter.close()
 
 
-def test_mapping_profile_with_private_tmpdir():
+def test_mapping_profile_with_private_tmpdir(tmp_path, monkeypatch):
     profile = {
         "extends": "default",
         "seccomp": {"groups": ["core", "threads", "files_read", "files_write"]},
@@ -138,15 +139,16 @@ def test_mapping_profile_with_private_tmpdir():
             "write": ["{tmpdir}"],
         },
     }
-    before = set(os.listdir("/tmp"))
+    # Only this test's directories in sight: other processes use /tmp too.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     Counter = xtd(COUNTER, sandbox=profile)
-    made = {d for d in set(os.listdir("/tmp")) - before if d.startswith("extradite-")}
-    assert len(made) == 1
     try:
+        made = [d for d in os.listdir(tmp_path) if d.startswith("extradite-")]
+        assert len(made) == 1
         assert Counter.sandbox_report()["profile"] == "custom"
     finally:
         Counter.close()
-    assert not os.path.exists(os.path.join("/tmp", made.pop()))
+    assert not os.path.exists(tmp_path / made[0])
 
 
 def test_unknown_key_is_refused_with_file_and_key(tmp_path):

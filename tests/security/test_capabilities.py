@@ -132,6 +132,28 @@ def test_standard_library_objects_offer_no_methods_but_their_bound_methods_work(
     assert [r.getMessage() for r in seen] == ["from the child"]
 
 
+@pytest.mark.parametrize("profile", CONFINED)
+def test_methods_reached_on_standard_library_objects_are_refused(spawn, profile):
+    class Holder:  # local: not picklable, so it goes by handle
+        pass
+
+    holder, items = Holder(), []
+    holder.env_get = os.environ.get
+    holder.write = sys.__stderr__.write  # (sys.stderr is pytest's own class here)
+    holder.append = items.append
+    holder.method = Tools().method
+    walker = spawn(TARGET, profile)()
+    for name in ("env_get", "write"):
+        with pytest.raises(PermissionError, match="standard library"):
+            walker.read(holder, name, __extradite_policy__="reference")
+        with pytest.raises(PermissionError, match="standard library"):
+            walker.call_member(holder, name, "PATH", __extradite_policy__="reference")
+    # methods of a container and of your own objects stay callable
+    walker.call_member(holder, "append", 1, __extradite_policy__="reference")
+    assert items == [1]
+    assert walker.call_member(holder, "method", 3, __extradite_policy__="reference") == 3
+
+
 # ---- the breadth-first walk over a catalogue of ordinary objects --------
 
 @pytest.mark.parametrize("profile", CONFINED)
