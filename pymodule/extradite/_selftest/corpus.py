@@ -214,6 +214,30 @@ def _network():
     ]
 
 
+def _containment():
+    """Issue 14: what neither Landlock nor the namespaces hold."""
+    def told_apart(result):
+        return (ALLOW, "told them apart") if result else (REFUSE, "same answers")
+
+    def metadata(p):
+        return ALLOW if p.files_after_load and p.has("files_read") else REFUSE
+
+    return [
+        Attempt("containment/unix datagram to a host socket",
+                "socketpair(SOCK_DGRAM) + sendmsg to a host socket path, an fd attached",
+                "network:NetAttacker", "unix_datagram_to",
+                lambda ctx: (ctx["host_socket"], b"selftest"), _seccomp_refuses),
+        Attempt("containment/setuid file", "create a 04755 file in the parent's temp dir",
+                "files:FileAttacker", "create_with_mode",
+                lambda ctx: (os.path.join(ctx["tmp"], "suid"), 0o4755), _seccomp_refuses,
+                cleanup=lambda ctx: _unlink(os.path.join(ctx["tmp"], "suid"))),
+        Attempt("containment/path metadata", "stat/access/readlink a file and a missing one",
+                "files:FileAttacker", "probe_differs",
+                lambda ctx: (ctx["secret"], os.path.join(ctx["tmp"], "absent")), metadata,
+                told_apart),
+    ]
+
+
 def _processes():
     return [
         Attempt("processes/fork", "fork", "processes:ProcessAttacker", "fork", (),
@@ -383,5 +407,5 @@ def _unlink(path):
 
 def attempts():
     """Every attempt, in the order the table prints them."""
-    return [*_kernel(), *_files(), *_network(), *_processes(), *_bypass(), *_inherited(),
+    return [*_kernel(), *_files(), *_network(), *_containment(), *_processes(), *_bypass(), *_inherited(),
             *_capabilities(), *_text()]

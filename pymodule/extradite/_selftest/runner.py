@@ -59,6 +59,10 @@ class Run:
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(8)
+        # a host socket path, as /dev/log or journald's: nothing may arrive
+        self.host_socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.host_socket.bind(os.path.join(self.tmp, "host.sock"))
+        self.host_socket.setblocking(False)
         # an inheritable fd the child must not get
         self.bait_fd = os.open(os.devnull, os.O_RDONLY)
         os.set_inheritable(self.bait_fd, True)
@@ -67,6 +71,7 @@ class Run:
             "secret": secret,
             "victim": victim,
             "port": self.listener.getsockname()[1],
+            "host_socket": self.host_socket.getsockname(),
             "package": os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
         }
         self.profile.ctx = self.ctx
@@ -85,6 +90,7 @@ class Run:
             cls.close()
         self.classes.clear()
         self.listener.close()
+        self.host_socket.close()
         os.close(self.bait_fd)
         shutil.rmtree(self.tmp, ignore_errors=True)
         if self._env is None:
