@@ -74,6 +74,9 @@ class Run:
             "host_socket": self.host_socket.getsockname(),
             "package": os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
         }
+        # the limits under test, or a size nothing refuses if unlimited
+        self.ctx["file_size"] = self.profile.file_size or (1 << 20)
+        self.ctx["processes"] = self.profile.processes or 4
         self.profile.ctx = self.ctx
         self._env = os.environ.get("EXTRADITE_SELFTEST_SECRET")
         os.environ["EXTRADITE_SELFTEST_SECRET"] = "hunter2"
