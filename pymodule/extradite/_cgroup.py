@@ -8,15 +8,20 @@ hierarchies, or v2 with those controllers enabled below our own group),
 each child gets a group of its own with pids.max and a memory limit. The
 parent makes it before the child starts; the child joins it (writes 0 to
 its cgroup.procs) first thing after reading its bootstrap, before any
-untrusted code; the parent removes it when the child is gone.
+untrusted code; the parent removes it when the child is gone, and the
+first time it makes one in a place, the empty ones of parents that died
+without removing theirs.
 """
 
 import itertools
 import os
+import re
 import time
 
 _ROOT = "/sys/fs/cgroup"
 _serial = itertools.count()
+_STALE = re.compile(r"^extradite-(\d+)-\d+$")
+_swept = set()  # bases swept by this process: once is enough
 
 # limit name -> (v1 hierarchy, v1 file, v2 file)
 _FILES = {
@@ -77,8 +82,36 @@ def _name():
     return f"extradite-{os.getpid()}-{next(_serial)}"
 
 
+def _sweep(base):
+    """Remove the empty groups parents that died without closing left in
+    base (extradite-<pid>-<n> of a pid that no longer exists)."""
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        m = _STALE.match(name)
+        if not m:
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+            continue  # that parent is alive: its groups are its own
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue
+        try:
+            os.rmdir(os.path.join(base, name))
+        except OSError:
+            pass  # not empty (a child still in it) or already gone
+
+
 def _make(cg, base, files):
     """One group under base holding files {limit: (file, value)}."""
+    base = os.path.normpath(base)
+    if base not in _swept:
+        _swept.add(base)
+        _sweep(base)
     d = os.path.join(base, _name())
     os.mkdir(d, 0o755)
     cg.dirs.append(d)

@@ -2,6 +2,7 @@
 memfds (outside RLIMIT_AS) and the number of threads."""
 
 import errno
+import os
 
 import pytest
 
@@ -70,3 +71,30 @@ def test_the_report_says_what_holds_each_limit(spawn):
         # held by something, or the report says why not
         assert limits[key] or key in (limits["not_held"] or ""), limits
     assert spawn(TARGET, "unconfined").sandbox_report()["limits"]["processes"] is None
+
+
+def test_groups_left_by_a_dead_parent_are_removed(spawn):
+    from extradite import _cgroup
+
+    cls = spawn(TARGET, "default")
+    _held(cls, "processes")
+    procs = cls.__extradite_session__.pid
+    with open(f"/proc/{procs}/cgroup") as f:
+        pids_line = next((line for line in f if ":pids:" in line or line.startswith("0::")), None)
+    assert pids_line, "the child is in no pids group"
+    path = pids_line.rstrip("\n").split(":", 2)[2]
+    hierarchy = "/sys/fs/cgroup/pids" if ":pids:" in pids_line else "/sys/fs/cgroup"
+    base = os.path.dirname(os.path.join(hierarchy, path.lstrip("/")))
+    # a pid that is not running: ours plus one, reaped at once
+    import subprocess
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = os.path.join(base, f"extradite-{dead.pid}-0")
+    os.mkdir(stale)
+    try:
+        _cgroup._swept.discard(base)  # this process swept it already
+        spawn(TARGET, "default")().ping()
+        assert not os.path.exists(stale), "the stale group is still there"
+    finally:
+        if os.path.exists(stale):
+            os.rmdir(stale)
