@@ -319,6 +319,7 @@ static int lock_files(void)
 static PyObject *do_load(struct child *c, PyObject *modname, PyObject *qualname)
 {
         PyObject *obj = resolve(modname, qualname), *methods, *res;
+        PyObject *late;
         const char *kind;
         uint64_t id;
 
@@ -328,8 +329,17 @@ static PyObject *do_load(struct child *c, PyObject *modname, PyObject *qualname)
          * files can still be opened. */
         if (c->lock_files_after_load && ex_convert_preload(c->st) < 0)
                 PyErr_Clear();
+        late = c->lock_files_after_load
+                       ? PyImport_ImportModule("extradite._late_import")
+                       : NULL;
         if (c->lock_files_after_load && lock_files() < 0)
                 _exit(3); /* fail closed: never serve an unlocked target */
+        /* Imports that need a file now fail; say why (_late_import.py). */
+        if (late) {
+                Py_XDECREF(PyObject_CallMethod(late, "install", NULL));
+                Py_DECREF(late);
+        }
+        PyErr_Clear();
         if (c->protected && protect_target(c, modname, obj) < 0) {
                 Py_DECREF(obj);
                 return NULL;

@@ -206,6 +206,49 @@ int ex_policy_reply_budget(PyObject *d, uint64_t *memory,
         return 0;
 }
 
+static int add_cgroup_procs(const char *key, const char *path, void *ctx)
+{
+        struct ex_policy *p = ctx;
+
+        if (path[0] != '/')
+                return bad(key, "paths must be absolute", NULL);
+        p->cgroup_procs[p->ncgroup_procs++] = path;
+        return 0;
+}
+
+static int add_cgroup_limit(const char *key, const char *name, void *ctx)
+{
+        struct ex_policy *p = ctx;
+
+        if (strcmp(name, "processes") == 0)
+                p->cgroup_holds |= EX_CGROUP_PROCESSES;
+        else if (strcmp(name, "memory") == 0)
+                p->cgroup_holds |= EX_CGROUP_MEMORY;
+        else
+                return bad(key, "unknown limit (known: processes, memory)",
+                           NULL);
+        return 0;
+}
+
+/* Not part of the profile schema: the per-child cgroup the parent made
+ * (_cgroup.py) goes in the prepared dict as "cgroup". */
+static int cgroup(PyObject *d, struct ex_policy *p)
+{
+        PyObject *missing;
+
+        if (!PyDict_GetItemString(d, "cgroup"))
+                return 0;
+        if (names(d, "cgroup", "procs", EX_POLICY_MAX_CGROUPS,
+                  add_cgroup_procs, p) < 0 ||
+            names(d, "cgroup", "holds", 2, add_cgroup_limit, p) < 0)
+                return -1;
+        missing = item(d, "cgroup", "missing", &PyUnicode_Type);
+        if (!missing)
+                return -1;
+        p->cgroup_missing = PyUnicode_AsUTF8(missing);
+        return p->cgroup_missing ? 0 : -1;
+}
+
 int ex_policy_from_dict(PyObject *d, struct ex_policy *p)
 {
         struct path_list rd = {p->read, &p->nread},
@@ -253,6 +296,8 @@ int ex_policy_from_dict(PyObject *d, struct ex_policy *p)
                                    "base profile",
                                    NULL);
         }
+        if (cgroup(d, p) < 0)
+                return -1;
         if (p->seccomp && !(p->groups & EX_GROUP_CORE))
                 return bad("seccomp.groups",
                            "a confined child needs the \"core\" group", NULL);
@@ -443,6 +488,8 @@ static PyObject *lim(uint64_t v)
 
 static PyObject *report_dict(const struct ex_sandbox_report *r,
                              PyObject *profile_name);
+static PyObject *report_dict_base(const struct ex_sandbox_report *r,
+                                  PyObject *profile_name);
 
 PyObject *ex_report_to_dict(const struct ex_sandbox_report *r,
                             PyObject *profile_name)
@@ -464,8 +511,52 @@ PyObject *ex_report_to_dict(const struct ex_sandbox_report *r,
         return d;
 }
 
+/* Which mechanism holds each limit (None: none), and what is missing. */
+static PyObject *held_by(const struct ex_sandbox_report *r)
+{
+        const char *procs = NULL;
+
+        if ((r->cgroup_holds & EX_CGROUP_PROCESSES) && r->nproc_binds)
+                procs = "cgroup pids.max, RLIMIT_NPROC";
+        else if (r->cgroup_holds & EX_CGROUP_PROCESSES)
+                procs = "cgroup pids.max";
+        else if (r->nproc_binds)
+                procs = "RLIMIT_NPROC";
+        return Py_BuildValue(
+                "{sNsNsNsNsN}", "processes",
+                procs ? PyUnicode_FromString(procs) : Py_NewRef(Py_None),
+                "memory",
+                r->cgroup_holds & EX_CGROUP_MEMORY
+                        ? PyUnicode_FromString("cgroup memory limit")
+                        : Py_NewRef(Py_None),
+                "address_space",
+                r->limits.address_space ? PyUnicode_FromString("RLIMIT_AS")
+                                        : Py_NewRef(Py_None),
+                "file_size",
+                r->limits.file_size ? PyUnicode_FromString("RLIMIT_FSIZE")
+                                    : Py_NewRef(Py_None),
+                "not_held",
+                r->limits_missing[0]
+                        ? PyUnicode_FromString(r->limits_missing)
+                        : Py_NewRef(Py_None));
+}
+
 static PyObject *report_dict(const struct ex_sandbox_report *r,
                              PyObject *profile_name)
+{
+        PyObject *d = report_dict_base(r, profile_name), *limits;
+
+        if (!d)
+                return NULL;
+        limits = held_by(r);
+        if (!limits || PyDict_SetItemString(d, "limits", limits) < 0)
+                Py_CLEAR(d);
+        Py_XDECREF(limits);
+        return d;
+}
+
+static PyObject *report_dict_base(const struct ex_sandbox_report *r,
+                                  PyObject *profile_name)
 {
         return Py_BuildValue(
                 "{sOsO"

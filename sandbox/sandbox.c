@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "capabilities.h"
+#include "cgroup.h"
 #include "cleanup.h"
 #include "landlock.h"
 #include "namespaces.h"
@@ -99,14 +100,27 @@ int ex_sandbox_apply(const struct ex_policy *p,
 {
         struct ex_landlock_result ll;
         struct ex_caps_result caps;
+        struct ex_limits_policy limits;
+        uid_t uid;
         int r;
 
         *rep = (struct ex_sandbox_report){.files_after_load = true,
                                           .learn = p->learn,
                                           .notify_fd = -1};
         err[0] = '\0';
+        uid = getuid();
 
-        /* Namespaces first: the uid map is written through /proc, which
+        /* The cgroup first, before the namespaces: its limits hold every
+         * thread started from here on. Fail closed: the profile's limits
+         * were promised. */
+        r = ex_cgroup_join(p->cgroup_procs, p->ncgroup_procs);
+        if (r < 0)
+                return fail(err, errlen, r,
+                            "joining this child's cgroup (the profile's "
+                            "process and memory limits)");
+        rep->cgroup_holds = p->cgroup_holds;
+
+        /* Namespaces next: the uid map is written through /proc, which
          * Landlock closes later. */
         if (p->namespaces) {
                 r = ex_namespaces_enter(p->namespaces, &rep->namespaces);
@@ -116,7 +130,17 @@ int ex_sandbox_apply(const struct ex_policy *p,
                                     "entering the namespaces the profile "
                                     "requires");
         }
-        r = ex_rlimits_apply(&p->limits, &rep->limits);
+        /* RLIMIT_NPROC counts the processes of a user in a user
+         * namespace: of this child alone in its own namespace, but of the
+         * whole user without one (a limit that would starve the child of
+         * threads if the user runs many programs), and never binds uid 0. */
+        limits = p->limits;
+        if (limits.processes && uid != 0 && !(rep->namespaces & EX_NS_USER))
+                limits.processes = 0;
+        rep->nproc_binds = limits.processes && uid != 0;
+        ex_limits_missing(p, rep, uid, rep->limits_missing,
+                          sizeof(rep->limits_missing));
+        r = ex_rlimits_apply(&limits, &rep->limits);
         if (r < 0)
                 return fail(err, errlen, r, "setting resource limits");
         if (p->drop_capabilities) {

@@ -47,8 +47,17 @@ struct ex_limits_policy {
         uint64_t open_files;    /* RLIMIT_NOFILE */
         uint64_t cpu_seconds;   /* RLIMIT_CPU */
         uint64_t file_size;     /* bytes (RLIMIT_FSIZE) */
-        uint64_t processes;     /* RLIMIT_NPROC */
+        uint64_t processes;     /* RLIMIT_NPROC, and a cgroup's pids.max */
 };
+
+/* Limits a per-child cgroup holds (made by the parent, _cgroup.py). */
+enum ex_cgroup_limit {
+        EX_CGROUP_PROCESSES = 1u << 0, /* pids.max */
+        EX_CGROUP_MEMORY = 1u << 1,    /* memory.max / memory.limit_in_bytes */
+};
+
+#define EX_POLICY_MAX_CGROUPS 4
+#define EX_CGROUP_MISSING_LEN 256
 
 struct ex_policy {
         bool seccomp;           /* install the filter at all */
@@ -77,6 +86,14 @@ struct ex_policy {
         bool drop_capabilities;
         struct ex_limits_policy limits;
 
+        /* cgroup.procs files to join first (not owned), the limits their
+         * groups hold (enum ex_cgroup_limit bits) and, from the parent,
+         * why the others are not held ("" if nothing is missing). */
+        const char *cgroup_procs[EX_POLICY_MAX_CGROUPS];
+        size_t ncgroup_procs;
+        uint32_t cgroup_holds;
+        const char *cgroup_missing;
+
         /* `python -m extradite learn`: Landlock off and seccomp's refusals
          * sent to a listener (report.notify_fd) instead; the traps stay. */
         bool learn;
@@ -103,6 +120,13 @@ struct ex_sandbox_report {
         bool capabilities_dropped;
         bool bounding_set_cleared;
         struct ex_limits_policy limits; /* what was set */
+        /* which mechanism holds the limits: cgroup bits joined, whether
+         * RLIMIT_NPROC binds (not for uid 0, which the kernel exempts;
+         * not set without a user namespace, where it would count all of
+         * the user's processes), and what is not held, and why */
+        uint32_t cgroup_holds;
+        bool nproc_binds;
+        char limits_missing[EX_CGROUP_MISSING_LEN];
         /* learn mode: the seccomp listener fd (for the parent), else -1 */
         bool learn;
         int notify_fd;

@@ -1,4 +1,5 @@
 /* Compiling syscall groups into a seccomp filter; see seccomp_filter.h.
+ * The argument rules (and the comparisons they use) are in seccomp_args.c.
  *
  * Shape of the main filter (libseccomp, native architecture only):
  *
@@ -6,7 +7,7 @@
  *   always_trapped[]                   -> TRAP (reported by violation.c)
  *   clone3, openat2                    -> ERRNO(ENOSYS), whatever the groups
  *   the groups' syscalls               -> ALLOW, some only for arguments
- *                                         listed in arg_rules[]
+ *                                         listed in seccomp_args.c
  *   everything else                    -> ERRNO(EPERM)
  *
  * x32: for an x86_64-only filter, libseccomp 2.5 emits "nr >= 0x40000000
@@ -42,13 +43,14 @@
 
 #include "cleanup.h"
 #include "sandbox.h"
+#include "seccomp_args.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- groups ------------------------------------------------------------
  *
  * Every syscall of a group is listed here by name. A name that also has
- * entries in arg_rules[] for the same group is allowed only when one of
+ * entries in seccomp_args.c's arg_rules[] for the same group is allowed only when one of
  * those entries matches; otherwise it is allowed outright. Names the
  * architecture lacks (open on aarch64, ...) are skipped.
  */
@@ -59,11 +61,12 @@ static const char *const core_syscalls[] = {
         "preadv", "pwritev", "preadv2", "pwritev2", "lseek", "close",
         "close_range", "dup", "dup2", "dup3", "pipe", "pipe2", "eventfd",
         "eventfd2", "memfd_create", "fadvise64", "flock", "sendfile",
-        "copy_file_range", "sendmsg", "recvmsg", "sendto", "recvfrom",
+        "copy_file_range", "sendmsg", "recvmsg", "recvfrom",
+        "sendto",       /* arg_rules: no destination address */
         "shutdown",
         "fcntl",        /* arg_rules: no F_SETOWN/F_SETSIG (signals others) */
         "ioctl",        /* arg_rules: terminal queries, FIONBIO, FIOCLEX */
-        "socketpair",   /* arg_rules: AF_UNIX (asyncio's self-pipe) */
+        "socketpair",   /* arg_rules: AF_UNIX, stream or seqpacket */
         /* metadata of open fds; glibc's fstat() is newfstatat(fd, "",
          * AT_EMPTY_PATH). Path lookups without it are files_read. */
         "fstat", "newfstatat", "statx",
@@ -121,7 +124,7 @@ static const char *const network_syscalls[] = {
         "socket", /* arg_rules: AF_INET and AF_INET6 only */
         "connect", "bind", "listen", "accept", "accept4", "getsockname",
         "getpeername", "setsockopt", "getsockopt", "shutdown", "sendmmsg",
-        "recvmmsg",
+        "recvmmsg", "sendto", /* to any address: UDP */
 };
 
 struct group {
@@ -167,127 +170,6 @@ static const char *const always_trapped[] = {
 /* Refused with ENOSYS so libc falls back to a call we can inspect: their
  * flags live in a struct in memory, out of the filter's reach. */
 static const char *const always_enosys[] = {"clone3", "openat2"};
-
-/* ---- argument rules ---------------------------------------------------- */
-
-struct arg_cmp {
-        unsigned arg;
-        enum scmp_compare op;
-        uint64_t a, b;   /* as in struct scmp_arg_cmp: datum_a, datum_b */
-        bool b_is_self;  /* datum_b is the `self` pid, known at build time */
-};
-
-/* One alternative: all of its comparisons must hold. Several entries for
- * the same group and name are alternatives (any one allows the call). */
-struct arg_rule {
-        uint32_t group;
-        const char *name;
-        unsigned ncmp;
-        struct arg_cmp cmp[2];
-};
-
-#define CMP(n, op, a, b) {n, op, (a), (b), false}
-/* Argument n, as the kernel reads it (32 bits), equals v. */
-#define LOW32(n, v) CMP(n, SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint64_t)(v))
-#define LOW32_SELF(n) {n, SCMP_CMP_MASKED_EQ, 0xffffffffu, 0, true}
-#define BITS_CLEAR(n, bits) CMP(n, SCMP_CMP_MASKED_EQ, (bits), 0)
-#define BITS_SET(n, bits) CMP(n, SCMP_CMP_MASKED_EQ, (bits), (bits))
-#define RULE1(g, name, c) {g, name, 1, {c}}
-#define RULE2(g, name, c1, c2) {g, name, 2, {c1, c2}}
-
-/* The bare kernel O_TMPFILE bit: glibc's __O_TMPFILE includes O_DIRECTORY,
- * and refusing that would refuse opendir(). */
-#define TMPFILE_BIT ((uint64_t)(O_TMPFILE & ~O_DIRECTORY))
-#define OPEN_WRITE_BITS                                                        \
-        ((uint64_t)(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND) |        \
-         TMPFILE_BIT)
-
-/* glibc's pthread_create adds SETTLS|PARENT_SETTID|CHILD_CLEARTID; the
- * namespace bits must be clear (they make no sense for a thread). */
-#define THREAD_CLONE_BITS                                                      \
-        ((uint64_t)(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |        \
-                    CLONE_THREAD | CLONE_SYSVSEM))
-#define CLONE_NS_BITS                                                          \
-        ((uint64_t)(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS |             \
-                    CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |              \
-                    CLONE_NEWNET))
-
-/* rt_sigaction's rules below spell "1..64 except SIGSYS" as three ranges,
- * each a full 64-bit compare (so the upper half must be zero too):
- * [0, 31), [32, 63] and 64. */
-_Static_assert(SIGSYS == 31, "rt_sigaction rules assume SIGSYS is 31");
-#define SIG_MAX 64 /* the kernel's _NSIG on x86_64 and aarch64 */
-
-static const struct arg_rule arg_rules[] = {
-        RULE1(EX_GROUP_CORE, "ioctl", LOW32(1, TCGETS)),
-        RULE1(EX_GROUP_CORE, "ioctl", LOW32(1, TIOCGWINSZ)),
-        RULE1(EX_GROUP_CORE, "ioctl", LOW32(1, FIONREAD)),
-        RULE1(EX_GROUP_CORE, "ioctl", LOW32(1, FIONBIO)),
-        RULE1(EX_GROUP_CORE, "ioctl", LOW32(1, FIOCLEX)),
-        RULE1(EX_GROUP_CORE, "ioctl", LOW32(1, FIONCLEX)),
-
-        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_DUPFD)),
-        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_DUPFD_CLOEXEC)),
-        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_GETFD)),
-        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_SETFD)),
-        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_GETFL)),
-        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_SETFL)),
-        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_GETLK)),
-        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_SETLK)),
-        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_SETLKW)),
-        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_OFD_GETLK)),
-        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_OFD_SETLK)),
-        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_OFD_SETLKW)),
-        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_GETPIPE_SZ)),
-        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_SETPIPE_SZ)),
-        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_ADD_SEALS)),
-        RULE1(EX_GROUP_CORE, "fcntl", LOW32(1, F_GET_SEALS)),
-
-        RULE1(EX_GROUP_CORE, "socketpair", LOW32(0, AF_UNIX)),
-
-        /* With AT_EMPTY_PATH a non-empty path is still looked up, so this
-         * leaks metadata (not contents) of paths; Landlock does not govern
-         * stat either. */
-        RULE1(EX_GROUP_CORE, "newfstatat", BITS_SET(3, AT_EMPTY_PATH)),
-        RULE1(EX_GROUP_CORE, "statx", BITS_SET(2, AT_EMPTY_PATH)),
-
-        RULE1(EX_GROUP_CORE, "rt_sigaction",
-              CMP(0, SCMP_CMP_LT, SIGSYS, 0)),
-        RULE1(EX_GROUP_CORE, "rt_sigaction",
-              CMP(0, SCMP_CMP_MASKED_EQ, ~(uint64_t)0x1f, 0x20)),
-        RULE1(EX_GROUP_CORE, "rt_sigaction",
-              CMP(0, SCMP_CMP_EQ, SIG_MAX, 0)),
-
-        RULE1(EX_GROUP_CORE, "kill", LOW32_SELF(0)),
-        RULE1(EX_GROUP_CORE, "tgkill", LOW32_SELF(0)),
-        RULE1(EX_GROUP_CORE, "tkill", LOW32_SELF(0)),
-
-        /* pid 0 (self) and no new limit */
-        RULE2(EX_GROUP_CORE, "prlimit64", LOW32(0, 0),
-              CMP(2, SCMP_CMP_EQ, 0, 0)),
-
-        RULE1(EX_GROUP_CORE, "prctl", LOW32(0, PR_GET_NAME)),
-        RULE1(EX_GROUP_CORE, "prctl", LOW32(0, PR_SET_NAME)),
-        RULE1(EX_GROUP_CORE, "prctl", LOW32(0, PR_GET_DUMPABLE)),
-        RULE1(EX_GROUP_CORE, "prctl", LOW32(0, PR_GET_SECCOMP)),
-        RULE1(EX_GROUP_CORE, "prctl", LOW32(0, PR_GET_NO_NEW_PRIVS)),
-        /* libseccomp sets it before loading a (stacked) filter */
-        RULE1(EX_GROUP_CORE, "prctl", LOW32(0, PR_SET_NO_NEW_PRIVS)),
-#ifdef PR_SET_VMA
-        /* newer glibc and allocators name anonymous mappings with it */
-        RULE1(EX_GROUP_CORE, "prctl", LOW32(0, PR_SET_VMA)),
-#endif
-
-        RULE1(EX_GROUP_THREADS, "clone",
-              CMP(0, SCMP_CMP_MASKED_EQ, THREAD_CLONE_BITS | CLONE_NS_BITS,
-                  THREAD_CLONE_BITS)),
-
-        RULE1(EX_GROUP_FILES_READ, "open", BITS_CLEAR(1, OPEN_WRITE_BITS)),
-        RULE1(EX_GROUP_FILES_READ, "openat", BITS_CLEAR(2, OPEN_WRITE_BITS)),
-
-        RULE1(EX_GROUP_NETWORK, "socket", LOW32(0, AF_INET)),
-        RULE1(EX_GROUP_NETWORK, "socket", LOW32(0, AF_INET6)),
-};
 
 /* ---- group names ------------------------------------------------------- */
 
@@ -406,38 +288,60 @@ static int set_attrs(scmp_filter_ctx ctx)
 
 static bool has_arg_rules(uint32_t group, const char *name)
 {
-        for (size_t i = 0; i < ARRAY_SIZE(arg_rules); i++)
-                if (arg_rules[i].group == group &&
-                    strcmp(arg_rules[i].name, name) == 0)
+        size_t n;
+        const struct ex_arg_rule *rules = ex_seccomp_arg_rules(&n);
+
+        for (size_t i = 0; i < n; i++)
+                if (rules[i].group == group && strcmp(rules[i].name, name) == 0)
                         return true;
         return false;
+}
+
+static void to_scmp(const struct ex_arg_cmp *c, pid_t self,
+                    struct scmp_arg_cmp *out)
+{
+        *out = (struct scmp_arg_cmp){
+                .arg = c->arg,
+                .op = c->op,
+                .datum_a = c->a,
+                .datum_b = c->b_is_self ? (uint64_t)(uint32_t)self : c->b,
+        };
 }
 
 static int add_arg_rules(scmp_filter_ctx ctx, uint32_t group,
                          const char *name, int nr, pid_t self)
 {
-        for (size_t i = 0; i < ARRAY_SIZE(arg_rules); i++) {
-                const struct arg_rule *rule = &arg_rules[i];
+        size_t n;
+        const struct ex_arg_rule *rules = ex_seccomp_arg_rules(&n);
+
+        for (size_t i = 0; i < n; i++) {
+                const struct ex_arg_rule *rule = &rules[i];
                 struct scmp_arg_cmp cmp[2];
                 int r;
 
                 if (rule->group != group || strcmp(rule->name, name) != 0)
                         continue;
                 for (unsigned k = 0; k < rule->ncmp; k++)
-                        cmp[k] = (struct scmp_arg_cmp){
-                                .arg = rule->cmp[k].arg,
-                                .op = rule->cmp[k].op,
-                                .datum_a = rule->cmp[k].a,
-                                .datum_b = rule->cmp[k].b_is_self
-                                                   ? (uint64_t)(uint32_t)self
-                                                   : rule->cmp[k].b,
-                        };
+                        to_scmp(&rule->cmp[k], self, &cmp[k]);
                 r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr,
                                            rule->ncmp, cmp);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+/* An `allow` extra: outright, except that a call setting a file's mode
+ * never gets the setuid/setgid bits through (seccomp_args.h). */
+static int add_extra(scmp_filter_ctx ctx, const char *name, int nr)
+{
+        int arg = ex_seccomp_mode_arg(name);
+
+        if (arg < 0)
+                return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+        return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+                                SCMP_CMP((unsigned)arg, SCMP_CMP_MASKED_EQ,
+                                         EX_SETID_BITS, 0));
 }
 
 /* Calls on a path that Landlock judges: while learning (Landlock off) they
@@ -553,7 +457,7 @@ static int build_locked(uint32_t group_bits, const int *allow, size_t nallow,
                         return -EPERM;
                 if (learn && is_learn_path_call(allow[i]))
                         continue;
-                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allow[i], 0);
+                r = add_extra(ctx, name, allow[i]);
                 if (r < 0)
                         return r;
         }
@@ -587,28 +491,12 @@ int ex_seccomp_build_learn(uint32_t group_bits, const int *allow,
 
 /* ---- which group would allow a call ------------------------------------ */
 
-static bool cmp_holds(const struct arg_cmp *c, const uint64_t args[6],
-                      pid_t self)
-{
-        uint64_t x = args[c->arg];
-        uint64_t b = c->b_is_self ? (uint64_t)(uint32_t)self : c->b;
-
-        switch (c->op) {
-        case SCMP_CMP_MASKED_EQ:
-                return (x & c->a) == b;
-        case SCMP_CMP_EQ:
-                return x == c->a;
-        case SCMP_CMP_LT:
-                return x < c->a;
-        default:
-                return false; /* not used by arg_rules[] */
-        }
-}
-
 static bool group_allows(const struct group *g, const char *name,
                          const uint64_t args[6], pid_t self)
 {
+        const struct ex_arg_rule *rules;
         bool listed = false;
+        size_t n;
 
         for (size_t i = 0; i < g->nsyscalls && !listed; i++)
                 listed = strcmp(g->syscalls[i], name) == 0;
@@ -616,14 +504,15 @@ static bool group_allows(const struct group *g, const char *name,
                 return false;
         if (!has_arg_rules(g->bit, name))
                 return true;
-        for (size_t i = 0; i < ARRAY_SIZE(arg_rules); i++) {
-                const struct arg_rule *rule = &arg_rules[i];
+        rules = ex_seccomp_arg_rules(&n);
+        for (size_t i = 0; i < n; i++) {
+                const struct ex_arg_rule *rule = &rules[i];
                 bool all = true;
 
                 if (rule->group != g->bit || strcmp(rule->name, name) != 0)
                         continue;
                 for (unsigned k = 0; k < rule->ncmp && all; k++)
-                        all = cmp_holds(&rule->cmp[k], args, self);
+                        all = ex_arg_cmp_holds(&rule->cmp[k], args, self);
                 if (all)
                         return true;
         }
@@ -649,10 +538,9 @@ uint32_t ex_seccomp_groups_allowing(int nr, const uint64_t args[6],
 
 int ex_seccomp_build_no_open(scmp_filter_ctx *out)
 {
-        static const char *const opens[] = {
-                "open", "openat", "openat2", "creat", "open_by_handle_at",
-        };
         _cleanup_filter_ scmp_filter_ctx ctx = NULL;
+        const struct ex_after_load_rule *rules;
+        size_t n;
         int r;
 
         if (!out)
@@ -665,12 +553,17 @@ int ex_seccomp_build_no_open(scmp_filter_ctx *out)
         r = set_attrs(ctx);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < ARRAY_SIZE(opens); i++) {
-                int nr = ex_syscall_number(opens[i]);
+        rules = ex_seccomp_after_load_rules(&n);
+        for (size_t i = 0; i < n; i++) {
+                int nr = ex_syscall_number(rules[i].name);
+                struct scmp_arg_cmp cmp[1];
 
                 if (nr < 0)
-                        continue;
-                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 0);
+                        continue; /* not on this architecture */
+                if (rules[i].ncmp)
+                        to_scmp(&rules[i].cmp[0], 1, &cmp[0]);
+                r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(rules[i].err),
+                                           nr, rules[i].ncmp, cmp);
                 if (r < 0)
                         return r;
         }

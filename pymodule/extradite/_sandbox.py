@@ -34,6 +34,7 @@ _SCHEMA = {
         "cpu_seconds": int,
         "file_size": int,
         "processes": int,
+        "memory": int,
         # The parent's decode budget for each value the child sends
         # (docs/reply-budget.md); 0: no cap.
         "max_reply_memory": int,
@@ -228,8 +229,12 @@ class Prepared:
         self.policy = policy
         self.tmpdir = tmpdir
         self.seccomp_template = None
+        self.cgroups = None
 
     def cleanup(self):
+        if self.cgroups:
+            self.cgroups.remove()
+            self.cgroups = None
         if self.tmpdir:
             import shutil
 
@@ -345,10 +350,19 @@ def prepare(sandbox, module, sys_path):
                 # No template (libseccomp made pid-dependent code): each
                 # child compiles its own filter, as the learning one does.
                 _templates[key] = None
+        # Per child, so after the checks above (which cache by content):
+        # the cgroup holding the limits rlimits cannot (_cgroup.py).
+        if policy["seccomp"]["enabled"] or policy["landlock"]["enabled"]:
+            from . import _cgroup
+
+            prepared.cgroups = _cgroup.create(policy["limits"])
+            policy = {**policy, "cgroup": prepared.cgroups.policy()}
         prepared.policy = policy
         prepared.seccomp_template = _templates[key]
     except BaseException:
         if tmpdir:
             os.rmdir(tmpdir[0])
+        if prepared.cgroups:
+            prepared.cgroups.remove()
         raise
     return prepared

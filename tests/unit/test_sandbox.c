@@ -21,6 +21,7 @@
 #include <cap-ng.h>
 
 #include "asan_build.h"
+#include "cgroup.h"
 #include "landlock.h"
 #include "rlimits.h"
 #include "sandbox.h"
@@ -226,9 +227,47 @@ static void test_rlimits_never_raise(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Joining: nothing to join is fine; a group that is not there fails
+ * (the child then exits: the limits were promised). */
+static void test_cgroup_join(void **state)
+{
+        const char *none[] = {"/nonexistent-extradite/cgroup.procs"};
+
+        (void)state;
+        assert_int_equal(ex_cgroup_join(NULL, 0), 0);
+        assert_int_equal(ex_cgroup_join(none, 1), -ENOENT);
+}
+
+/* What the report says is not held, and why. */
+static void test_limits_missing(void **state)
+{
+        struct ex_policy p = {.limits = {.processes = 64}};
+        struct ex_sandbox_report rep = {0};
+        char buf[EX_CGROUP_MISSING_LEN];
+
+        (void)state;
+        ex_limits_missing(&p, &rep, 0, buf, sizeof(buf));
+        assert_non_null(strstr(buf, "does not bind uid 0"));
+        ex_limits_missing(&p, &rep, 1000, buf, sizeof(buf));
+        assert_non_null(strstr(buf, "without a user namespace"));
+        rep.namespaces = EX_NS_USER;
+        ex_limits_missing(&p, &rep, 1000, buf, sizeof(buf));
+        assert_string_equal(buf, "");
+        /* a cgroup holding it: nothing missing, even for uid 0 */
+        p.cgroup_holds = EX_CGROUP_PROCESSES;
+        ex_limits_missing(&p, &rep, 0, buf, sizeof(buf));
+        assert_string_equal(buf, "");
+        /* the parent's reasons come first, and a short buffer truncates */
+        p.cgroup_missing = "memory: no memory cgroup hierarchy";
+        ex_limits_missing(&p, &rep, 0, buf, 8);
+        assert_string_equal(buf, "memory:");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_cgroup_join),
+                cmocka_unit_test(test_limits_missing),
                 cmocka_unit_test(test_grants_and_denials),
                 cmocka_unit_test(test_report_matches_the_process),
                 cmocka_unit_test(test_required_landlock_fails_closed_or_applies),

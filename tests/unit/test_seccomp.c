@@ -166,6 +166,46 @@ static const struct sc_case cases[] = {
         KERR("getdents64_files_read", FREAD, "getdents64", ENOTDIR, A_RFD,
              A_BUF, 4096),
 
+        /* unix sockets (issue 14, finding 3): connected pairs only, and
+         * no destination address outside network */
+        OK("socketpair_seqpacket_core", CORE, "socketpair", AF_UNIX,
+           SOCK_SEQPACKET, 0, A_BUF),
+        OK("socketpair_stream_flags_core", CORE, "socketpair", AF_UNIX,
+           SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, A_BUF),
+        NO("socketpair_dgram_core", CORE, "socketpair", EPERM, AF_UNIX,
+           SOCK_DGRAM, 0, A_BUF),
+        NO("socketpair_dgram_cloexec_core", CORE, "socketpair", EPERM,
+           AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, A_BUF),
+        NO("socketpair_dgram_network", NET, "socketpair", EPERM, AF_UNIX,
+           SOCK_DGRAM, 0, A_BUF),
+        NO("socketpair_stream_other_bits_core", CORE, "socketpair", EPERM,
+           AF_UNIX, SOCK_STREAM | 0x100, 0, A_BUF),
+        KERR("sendto_no_address_core", FREAD, "sendto", ENOTSOCK, A_WFD,
+             A_BUF, 1, 0, 0, 0),
+        NO("sendto_address_core", FREAD, "sendto", EPERM, A_WFD, A_BUF, 1,
+           0, A_BUF, 16),
+        KERR("sendto_address_network", NET, "sendto", ENOTSOCK, A_WFD, A_BUF,
+             1, 0, A_BUF, 16),
+
+        /* setuid/setgid bits (issue 14, finding 7); /dev/null exists, so
+         * O_EXCL makes the allowed calls fail in the kernel */
+        KERR("openat_creat_0644_files_write", FWRITE, "openat", EEXIST, FDCWD,
+             A_PATH, O_WRONLY | O_CREAT | O_EXCL, 0644),
+        NO("openat_creat_setuid_files_write", FBOTH, "openat", EPERM, FDCWD,
+           A_PATH, O_WRONLY | O_CREAT | O_EXCL, 04755),
+        NO("openat_creat_setgid_files_write", FBOTH, "openat", EPERM, FDCWD,
+           A_PATH, O_WRONLY | O_CREAT | O_EXCL, 02755),
+        NO("creat_setuid_files_write", FWRITE, "creat", EPERM, A_NOFILE,
+           04755),
+        KERR("fchmodat_0644_files_write", FWRITE, "fchmodat", ENOENT, FDCWD,
+             A_NOFILE, 0644),
+        NO("fchmodat_setuid_files_write", FWRITE, "fchmodat", EPERM, FDCWD,
+           A_NOFILE, 04755),
+        NO("fchmodat_setgid_high_bits_files_write", FWRITE, "fchmodat", EPERM,
+           FDCWD, A_NOFILE, HI32 | 02000),
+        NO("fchmod_setuid_files_write", FWRITE, "fchmod", EPERM, A_RFD,
+           04755),
+
         /* network */
         NO("socket_inet_files_read", FREAD, "socket", EPERM, AF_INET,
            SOCK_STREAM, 0),
@@ -280,6 +320,16 @@ static const struct sc_case cases[] = {
         {.what = "openat_wronly_extra_on_files_read", .groups = FREAD,
          .name = "openat", .a = {FDCWD, A_PATH, O_WRONLY},
          .expect = ALLOWED, .extra = "openat"},
+        /* an extra that sets modes still never sets setuid/setgid */
+        {.what = "chmod_extra", .groups = CORE, .name = "chmod",
+         .a = {A_NOFILE, 0644}, .expect = FAILS, .err = ENOENT,
+         .extra = "chmod"},
+        {.what = "chmod_setuid_extra", .groups = CORE, .name = "chmod",
+         .a = {A_NOFILE, 04755}, .expect = DENIED, .err = EPERM,
+         .extra = "chmod"},
+        {.what = "mknodat_setgid_extra", .groups = CORE, .name = "mknodat",
+         .a = {FDCWD, A_NOFILE, S_IFREG | 02644, 0}, .expect = DENIED,
+         .err = EPERM, .extra = "mknodat"},
 };
 
 /* ---- the child side ----------------------------------------------------- */
@@ -745,7 +795,8 @@ static int no_open_child(const void *p)
 {
         const bool *stacked = p;
         scmp_filter_ctx ctx = NULL;
-        char c;
+        char c, buf[512];
+        struct stat st;
         int fd, pfd[2], r;
 
         if (pipe(pfd) < 0 || write(pfd[1], "x", 1) != 1)
@@ -781,6 +832,28 @@ static int no_open_child(const void *p)
                 return 13;
         if (read(pfd[0], &c, 1) != 1 || c != 'x')
                 return 14;
+        /* path metadata (issue 14, finding 9); on held fds it stays */
+        if (syscall(SYS_newfstatat, AT_FDCWD, "/dev/null", &st, 0) >= 0 ||
+            errno != EACCES)
+                return 16;
+        if (syscall(SYS_faccessat, AT_FDCWD, "/dev/null", F_OK) >= 0 ||
+            errno != EACCES)
+                return 17;
+        if (syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", buf,
+                    sizeof(buf)) >= 0 ||
+            errno != EACCES)
+                return 18;
+        if (syscall(SYS_statx, AT_FDCWD, "/dev/null", 0, STATX_BASIC_STATS,
+                    buf) >= 0 ||
+            errno != EACCES)
+                return 19;
+#ifdef SYS_stat
+        if (syscall(SYS_stat, "/dev/null", &st) >= 0 || errno != EACCES)
+                return 20;
+#endif
+        if (fstat(pfd[0], &st) < 0 ||
+            syscall(SYS_newfstatat, pfd[0], "", &st, AT_EMPTY_PATH) < 0)
+                return 21;
         /* the main filter still decides everything else */
         if (*stacked && (syscall(SYS_socket, AF_INET, SOCK_STREAM, 0) >= 0 ||
                          errno != EPERM))
@@ -1148,6 +1221,39 @@ static void test_groups_allowing(void **state)
         assert_int_equal(ex_seccomp_groups_allowing(SYS_ptrace, none, self),
                          0);
         assert_int_equal(ex_seccomp_groups_allowing(-1, none, self), 0);
+
+        /* issue 14: the tables' invariants, through the same lookup */
+        uint64_t suid_creat[6] = {(uint64_t)AT_FDCWD, 0, O_WRONLY | O_CREAT,
+                                  04755, 0, 0};
+        uint64_t chmod_suid[6] = {(uint64_t)AT_FDCWD, 0, 02755, 0, 0, 0};
+        uint64_t chmod_plain[6] = {(uint64_t)AT_FDCWD, 0, 0755, 0, 0, 0};
+        uint64_t pair_dgram[6] = {AF_UNIX, SOCK_DGRAM, 0, 0, 0, 0};
+        uint64_t pair_stream[6] = {AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, 0,
+                                   0, 0};
+        uint64_t to_addr[6] = {3, 1, 1, 0, 0x1000, 16};
+        uint64_t no_addr[6] = {3, 1, 1, 0, 0, 0};
+
+        assert_int_equal(ex_seccomp_groups_allowing(SYS_openat, suid_creat,
+                                                    self),
+                         0);
+        assert_int_equal(ex_seccomp_groups_allowing(SYS_fchmodat, chmod_suid,
+                                                    self),
+                         0);
+        assert_int_equal(ex_seccomp_groups_allowing(SYS_fchmodat,
+                                                    chmod_plain, self),
+                         EX_GROUP_FILES_WRITE);
+        assert_int_equal(ex_seccomp_groups_allowing(SYS_socketpair,
+                                                    pair_dgram, self),
+                         0);
+        assert_int_equal(ex_seccomp_groups_allowing(SYS_socketpair,
+                                                    pair_stream, self),
+                         EX_GROUP_CORE);
+        assert_int_equal(ex_seccomp_groups_allowing(SYS_sendto, to_addr,
+                                                    self),
+                         EX_GROUP_NETWORK);
+        assert_int_equal(ex_seccomp_groups_allowing(SYS_sendto, no_addr,
+                                                    self),
+                         EX_GROUP_CORE | EX_GROUP_NETWORK);
 }
 
 /* The learn filter builds for every group set a profile may name, and

@@ -46,6 +46,8 @@ class Profile:
         # shadow memory needs terabytes of address space.
         self.address_space = 0 if _core._asan_build else _sandbox._size(
             "", "", tables["limits"]["address_space"])
+        self.file_size = _sandbox._size("", "", tables["limits"]["file_size"])
+        self.processes = _sandbox._size("", "", tables["limits"]["processes"])
         self.ctx = {}  # the run's paths and port (runner.py)
 
     def has(self, group):
@@ -215,6 +217,50 @@ def _network():
                 "network:NetAttacker", "netlink_socket", (), _seccomp_refuses),
         Attempt("network/packet socket", "create an AF_PACKET socket",
                 "network:NetAttacker", "packet_socket", (), _seccomp_refuses),
+    ]
+
+
+def _containment():
+    """Issue 14: what neither Landlock nor the namespaces hold."""
+    def told_apart(result):
+        return (ALLOW, "told them apart") if result else (REFUSE, "same answers")
+
+    def metadata(p):
+        return ALLOW if p.files_after_load and p.has("files_read") else REFUSE
+
+    def refused_as(*types):
+        def on_error(exc):
+            if exc.remote_type_name in types or getattr(exc, "errno", None) == errno.EFBIG:
+                return REFUSE, exc.remote_type_name
+            return "error", exc.remote_type_name[:40]
+        return on_error
+
+    def limited(key):
+        # not run where nothing limits it: it would really hold the bytes
+        return lambda p: REFUSE if getattr(p, key) else ALLOW
+
+    return [
+        Attempt("containment/memfd past file_size",
+                "write a memfd 16 MiB past limits.file_size (pages RLIMIT_AS misses)",
+                "resources:Hog", "memfd_fill",
+                lambda ctx: (ctx["file_size"] + (16 << 20),), limited("file_size"),
+                safe=False, on_error=refused_as("MemoryError")),
+        Attempt("containment/threads past processes",
+                "start 44 threads more than limits.processes", "resources:Hog", "threads",
+                lambda ctx: (ctx["processes"] + 44,), limited("processes"),
+                safe=False, on_error=refused_as("RuntimeError")),
+        Attempt("containment/unix datagram to a host socket",
+                "socketpair(SOCK_DGRAM) + sendmsg to a host socket path, an fd attached",
+                "network:NetAttacker", "unix_datagram_to",
+                lambda ctx: (ctx["host_socket"], b"selftest"), _seccomp_refuses),
+        Attempt("containment/setuid file", "create a 04755 file in the parent's temp dir",
+                "files:FileAttacker", "create_with_mode",
+                lambda ctx: (os.path.join(ctx["tmp"], "suid"), 0o4755), _seccomp_refuses,
+                cleanup=lambda ctx: _unlink(os.path.join(ctx["tmp"], "suid"))),
+        Attempt("containment/path metadata", "stat/access/readlink a file and a missing one",
+                "files:FileAttacker", "probe_differs",
+                lambda ctx: (ctx["secret"], os.path.join(ctx["tmp"], "absent")), metadata,
+                told_apart),
     ]
 
 
@@ -432,5 +478,5 @@ def _unlink(path):
 
 def attempts():
     """Every attempt, in the order the table prints them."""
-    return [*_kernel(), *_files(), *_network(), *_processes(), *_bypass(), *_inherited(),
-            *_capabilities(), *_text(), *_deadlines(), *_budget()]
+    return [*_kernel(), *_files(), *_network(), *_containment(), *_processes(), *_bypass(),
+            *_inherited(), *_capabilities(), *_text(), *_deadlines(), *_budget()]

@@ -59,6 +59,10 @@ class Run:
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(8)
+        # a host socket path, as /dev/log or journald's: nothing may arrive
+        self.host_socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.host_socket.bind(os.path.join(self.tmp, "host.sock"))
+        self.host_socket.setblocking(False)
         # an inheritable fd the child must not get
         self.bait_fd = os.open(os.devnull, os.O_RDONLY)
         os.set_inheritable(self.bait_fd, True)
@@ -67,8 +71,12 @@ class Run:
             "secret": secret,
             "victim": victim,
             "port": self.listener.getsockname()[1],
+            "host_socket": self.host_socket.getsockname(),
             "package": os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
         }
+        # the limits under test, or a size nothing refuses if unlimited
+        self.ctx["file_size"] = self.profile.file_size or (1 << 20)
+        self.ctx["processes"] = self.profile.processes or 4
         self.profile.ctx = self.ctx
         self._env = os.environ.get("EXTRADITE_SELFTEST_SECRET")
         os.environ["EXTRADITE_SELFTEST_SECRET"] = "hunter2"
@@ -85,6 +93,7 @@ class Run:
             cls.close()
         self.classes.clear()
         self.listener.close()
+        self.host_socket.close()
         os.close(self.bait_fd)
         shutil.rmtree(self.tmp, ignore_errors=True)
         if self._env is None:

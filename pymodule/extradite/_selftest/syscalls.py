@@ -15,7 +15,7 @@ _TABLES = {
         "add_key": 248, "mount": 165, "unshare": 272, "setns": 308,
         "chroot": 161, "personality": 135, "kexec_load": 246,
         "init_module": 175, "io_uring_setup": 425, "io_uring_enter": 426,
-        "io_uring_register": 427,
+        "io_uring_register": 427, "fchmodat": 268,
     },
     "aarch64": {
         "getpid": 172, "socket": 198, "ioctl": 29, "clone3": 435,
@@ -25,7 +25,7 @@ _TABLES = {
         "add_key": 217, "mount": 40, "unshare": 97, "setns": 268,
         "chroot": 51, "personality": 92, "kexec_load": 104,
         "init_module": 105, "io_uring_setup": 425, "io_uring_enter": 426,
-        "io_uring_register": 427,
+        "io_uring_register": 427, "fchmodat": 53,
     },
 }
 

@@ -1,11 +1,12 @@
 """File-system escapes: reading outside the grants, writing anywhere,
 tampering with the Python installation and with extradite itself."""
 
+import errno
 import importlib
 import os
 import sys
 
-from ._common import Base
+from ._common import Base, named_syscall
 
 
 class FileAttacker(Base):
@@ -55,6 +56,55 @@ class FileAttacker(Base):
     def chmod(self, path, mode):
         os.chmod(path, mode)
         return True
+
+    def create_with_mode(self, path, mode):
+        """Create a file with `mode` (04755: a setuid program for whoever
+        owns the grant); the mode it got."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            os.write(fd, b"#!/bin/sh\n")
+            return os.fstat(fd).st_mode & 0o7777
+        finally:
+            os.close(fd)
+
+    def fchmod(self, path, mode):
+        """chmod through an fd of a file it may write (fchmod, not
+        fchmodat); the mode it got."""
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.fchmod(fd, mode)
+            return os.fstat(fd).st_mode & 0o7777
+        finally:
+            os.close(fd)
+
+    def fchmodat(self, path, mode):
+        """fchmodat(AT_FDCWD, path, mode, 0) as a raw call (glibc's chmod
+        may use another); the mode it got."""
+        ret, err = named_syscall("fchmodat", -100, os.fsencode(path), mode, 0)
+        if ret < 0:
+            raise OSError(err, os.strerror(err), path)
+        return os.stat(path).st_mode & 0o7777
+
+    def probe(self, path):
+        """What the metadata calls tell of a path without opening it: the
+        same answers for a file that exists and one that does not mean
+        nothing was learnt."""
+        out = []
+        for call in (os.stat, os.lstat, os.readlink,
+                     lambda p: os.access(p, os.F_OK) or "no",
+                     lambda p: os.path.exists(p) or "no",
+                     lambda p: os.statvfs(p).f_bsize, os.chdir):
+            try:
+                r = call(path)
+                out.append("ok" if r is None else
+                           r if isinstance(r, str) else
+                           (r.st_size, r.st_mode) if isinstance(r, os.stat_result) else r)
+            except OSError as e:
+                out.append(errno.errorcode.get(e.errno, e.errno))
+        return out
+
+    def probe_differs(self, present, absent):
+        return self.probe(present) != self.probe(absent)
 
     def truncate(self, path, size):
         os.truncate(path, size)
