@@ -1,0 +1,129 @@
+"""Lifetime and cleanup (issue 14, findings 6, 8, 10, 11): a child never
+outlives its parent, close() removes whatever the child left in its
+private temp dir, a forked process leaves its parent's sessions alone, and
+a hanging start holds up only those who wait for it (docs/lifetime.md).
+
+Bounds are loose on purpose (a shared, noisy machine): each is far below
+what the failure it guards against takes."""
+
+import atexit
+import gc
+import os
+import subprocess
+import tempfile
+import warnings
+
+import pytest
+
+import extradite
+from extradite import _sandbox
+
+LINGERER = "extradite._selftest.hostile.lifetime:Lingerer"
+# default, plus writing into the child's private temp dir
+WRITABLE = {
+    "extends": "default",
+    "seccomp": {"groups": ["core", "threads", "files_read", "files_write"]},
+    "landlock": {"write": ["{tmpdir}"]},
+}
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """Where the next child's {tmpdir} is made: a function returning it."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def made():
+        dirs = [d for d in os.listdir(tmp_path) if d.startswith("extradite-")]
+        assert len(dirs) == 1, dirs
+        return str(tmp_path / dirs[0])
+
+    return made
+
+
+# -- finding 8: close() on a deep tree -------------------------------------
+
+
+def test_close_removes_a_deep_tree_left_in_the_private_tmpdir(private_tmp):
+    cls = extradite.extradite(LINGERER, sandbox=WRITABLE)
+    tmpdir = private_tmp()
+    try:
+        # deeper than the recursion limit, its bottom chmod-ed away
+        assert cls().deep_tree(tmpdir, 1100) == 1100
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            cls.close()
+        assert not os.path.exists(tmpdir)
+    finally:
+        cls.close()
+        if os.path.exists(tmpdir):
+            # what a failed cleanup left: pytest's own rmtree of tmp_path
+            # would hit the same recursion limit
+            subprocess.run(["chmod", "-R", "u+rwx", tmpdir], check=False)
+            subprocess.run(["rm", "-rf", "--", tmpdir], check=False)
+
+
+def test_cleanup_follows_no_symlink(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("the parent's")
+    top = tmp_path / "top"
+    top.mkdir()
+    (top / "link").symlink_to(outside)
+    (top / "filelink").symlink_to(outside / "keep")
+    assert _sandbox.remove_tree(str(top)) == []
+    assert not top.exists()
+    assert (outside / "keep").read_text() == "the parent's"
+
+
+def test_cleanup_warns_naming_what_it_could_not_remove(tmp_path, monkeypatch):
+    top = tmp_path / "extradite-x"
+    (top / "a" / "b").mkdir(parents=True)
+    (top / "a" / "b" / "stuck").write_text("")
+    (top / "gone").write_text("")
+    real_unlink = os.unlink
+
+    def unlink(name, *, dir_fd=None):
+        if name == "stuck":
+            raise PermissionError(1, "Operation not permitted")
+        return real_unlink(name, dir_fd=dir_fd)
+
+    monkeypatch.setattr(_sandbox.os, "unlink", unlink)
+    prepared = _sandbox.Prepared("custom", {}, str(top))
+    with pytest.warns(RuntimeWarning, match=r"could not remove.*stuck.*not permitted"):
+        prepared.cleanup()  # a warning, not an exception
+    assert not (top / "gone").exists()
+    assert (top / "a" / "b" / "stuck").exists()
+
+
+# -- finding 10: a forked process and the parent's sessions ----------------
+
+
+def test_a_forked_process_exiting_leaves_the_parents_sessions_alone(private_tmp):
+    private = extradite.extradite(LINGERER, sandbox=WRITABLE)
+    tmpdir = private_tmp()
+    shared = extradite.extradite(LINGERER, share_key="life-fork", sandbox=WRITABLE)
+    try:
+        obj = private()
+        pid = os.fork()
+        if pid == 0:
+            # What a forked process does as it ends: drop everything, then
+            # the interpreter's exit handlers (weakref.finalize's among them).
+            code = 1
+            try:
+                del obj
+                private.close()
+                shared.close()
+                gc.collect()
+                atexit._run_exitfuncs()
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert os.path.isdir(tmpdir), "the forked process removed the parent's temp dir"
+        assert obj.deep_tree(tmpdir, 1, locked=False) == 1
+        assert shared().ping() == "pong"
+    finally:
+        private.close()
+        shared.close()
+    assert not os.path.exists(tmpdir)
