@@ -10,15 +10,22 @@ import atexit
 import gc
 import os
 import subprocess
+import sys
 import tempfile
+import textwrap
+import threading
+import time
 import warnings
 
 import pytest
 
 import extradite
-from extradite import _sandbox
+from extradite import _sandbox, _sessions
+from xtd_support import gone
 
 LINGERER = "extradite._selftest.hostile.lifetime:Lingerer"
+SLOW = "extradite._selftest.hostile.slow_import:Slow"
+HERE = os.path.dirname(os.path.abspath(__file__))
 # default, plus writing into the child's private temp dir
 WRITABLE = {
     "extends": "default",
@@ -127,3 +134,76 @@ def test_a_forked_process_exiting_leaves_the_parents_sessions_alone(private_tmp)
         private.close()
         shared.close()
     assert not os.path.exists(tmpdir)
+
+
+# -- finding 11: a slow prewarm ---------------------------------------------
+
+
+def _prewarm_in_thread(key):
+    """Prewarm `key` with the hanging target from a daemon thread; returns
+    (thread, what it raised or returned) once its child is loading."""
+    result = []
+
+    def run():
+        try:
+            result.append(extradite.prewarm_extradite_session(key, preload=(SLOW,)))
+        except BaseException as e:
+            result.append(e)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        entry = _sessions._shared.get(key)
+        if entry is not None and entry.session is not None:
+            break
+        time.sleep(0.01)
+    else:
+        pytest.fail("the prewarmed child did not start in 30 s")
+    time.sleep(0.2)  # into its import
+    return thread, result
+
+
+def test_a_hanging_prewarm_holds_up_only_its_own_key():
+    thread, result = _prewarm_in_thread("life-slow")
+    try:
+        started = time.monotonic()
+        other = extradite.extradite(LINGERER, share_key="life-other")
+        try:
+            assert other().ping() == "pong"
+        finally:
+            other.close()
+        # the import sleeps 60 s
+        assert time.monotonic() - started < 20, "another share_key waited for the prewarm"
+    finally:
+        started = time.monotonic()
+        assert extradite.close_extradite_session("life-slow") is True
+        assert time.monotonic() - started < 20, "close_extradite_session waited for the import"
+        thread.join(20)
+    assert not thread.is_alive()
+    assert len(result) == 1 and isinstance(result[0], extradite.ExtraditeProtocolError)
+    assert "closed" in str(result[0])
+    assert "life-slow" not in _sessions._shared
+
+
+def test_a_process_with_a_hanging_prewarm_can_exit():
+    script = textwrap.dedent(f"""
+        import sys, threading, time
+        sys.path.insert(0, {HERE!r})
+        import extradite
+        from extradite import _sessions
+        threading.Thread(
+            target=extradite.prewarm_extradite_session, args=("slow",),
+            kwargs={{"preload": ({SLOW!r},)}}, daemon=True).start()
+        while _sessions._shared.get("slow") is None or _sessions._shared["slow"].session is None:
+            time.sleep(0.01)
+        print(_sessions._shared["slow"].session.pid, flush=True)
+        time.sleep(0.2)
+    """)
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=45
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - started < 30, "the exit waited for the hanging import"
+    assert gone(int(proc.stdout.split()[0]), timeout=10)
