@@ -482,8 +482,10 @@ def _after_fork_in_child():
     """A forked process: the children, the sessions' books and the reaper
     are its parent's, and a lock another thread held at the fork stays
     held. Start over with fresh locks and empty books; the inherited
-    sessions only let go of their fds here (the C core refuses to use or
-    stop them), and the spare child is forgotten, not stopped."""
+    sessions let go of their channels at once (the C core refuses to use
+    or stop them): a child ends when its channel hangs up, which must
+    happen when its parent ends, not when the last process forked from it
+    does (sandbox/watchdog.h). The spare child is forgotten, not stopped."""
     global _lock, _reaper_wake, _started
     _lock = threading.RLock()
     _reaper_wake = threading.Condition(_lock)
@@ -491,6 +493,8 @@ def _after_fork_in_child():
     _reaper.update(thread=None, stop=False)
     _shared.clear()
     _core.forked()
+    for session in list(_open_sessions):
+        session.close()  # inherited: closes our copy of its fds only
     _core.drop_spare()
 
 

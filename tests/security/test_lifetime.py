@@ -47,6 +47,89 @@ def private_tmp(tmp_path, monkeypatch):
     return made
 
 
+# -- finding 6: a child outlives its parent ---------------------------------
+
+# A parent that starts a child from a worker thread (no PDEATHSIG: it would
+# follow the thread), has it spin in a call, and waits; with "fork", it
+# also forks a process that outlives it.
+PARENT = """
+import os, sys, threading, time
+sys.path.insert(0, {here!r})
+import extradite
+
+started = threading.Event()
+
+def run():
+    cls = extradite.extradite({target!r}, sandbox={profile!r})
+    obj = cls()
+    print(cls.__extradite_session__.pid, flush=True)
+    started.set()
+    obj.spin(600)
+
+threading.Thread(target=run, daemon=True).start()
+started.wait()
+if {fork!r}:
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(120)
+        os._exit(0)
+    print(pid, flush=True)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def _ended(pid):
+    """Gone, or a zombie (whoever adopted it may not reap at once)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
+def _wait_ended(pid, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _ended(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("profile,fork", [
+    ("strict", False), ("default", False), ("network", False), ("unconfined", False),
+    ("default", True),
+])
+def test_a_child_spawned_from_a_thread_ends_with_its_parent(profile, fork):
+    script = PARENT.format(here=HERE, target=LINGERER, profile=profile, fork=fork)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+    )
+    pids = []
+    try:
+        for line in parent.stdout:
+            if line.strip() == "ready":
+                break
+            pids.append(int(line))
+        assert pids, "the parent did not start its child"
+        child = pids[0]
+        assert not _ended(child)
+        time.sleep(0.3)  # into its call
+        parent.kill()
+        parent.wait()
+        # loose: the watchdog gives a busy child 3 s to end by itself
+        assert _wait_ended(child, 30), f"child {child} outlived its parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        parent.stdout.close()
+        for pid in pids:
+            if not _ended(pid):
+                os.kill(pid, 9)
+
+
 # -- finding 8: close() on a deep tree -------------------------------------
 
 
