@@ -1,13 +1,24 @@
 """Lifetime and cleanup: a child that tries to outlive its parent, and one
 that leaves behind a tree its parent must remove (docs/lifetime.md)."""
 
+import ctypes
 import os
 import time
 
-from ._common import Base
+from ._common import Base, _libc
+
+PR_SET_PDEATHSIG = 1
 
 
 class Lingerer(Base):
+    def clear_death_signal(self):
+        """prctl(PR_SET_PDEATHSIG, 0): outlive a parent that forked us from
+        its main thread. (return value, errno)."""
+        ctypes.set_errno(0)
+        ret = _libc.prctl(PR_SET_PDEATHSIG, ctypes.c_ulong(0), ctypes.c_ulong(0),
+                          ctypes.c_ulong(0), ctypes.c_ulong(0))
+        return ret, ctypes.get_errno()
+
     def spin(self, seconds):
         """Busy for `seconds` (never reads its channel meanwhile)."""
         end = time.monotonic() + seconds
