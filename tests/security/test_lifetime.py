@@ -290,3 +290,42 @@ def test_a_process_with_a_hanging_prewarm_can_exit():
     assert proc.returncode == 0, proc.stderr
     assert time.monotonic() - started < 30, "the exit waited for the hanging import"
     assert gone(int(proc.stdout.split()[0]), timeout=10)
+
+
+def test_closing_a_key_whose_child_is_still_starting(monkeypatch):
+    """close_extradite_session while the child is being started (before
+    start() returns): it returns at once, and the starter stops the child
+    it gets and says why."""
+    entered, proceed = threading.Event(), threading.Event()
+    real_start = _sessions.start
+
+    def slow_start(*args, **kwargs):
+        entered.set()
+        assert proceed.wait(30)
+        return real_start(*args, **kwargs)
+
+    monkeypatch.setattr(_sessions, "start", slow_start)
+    result = []
+
+    def run():
+        try:
+            result.append(extradite.prewarm_extradite_session("life-starting"))
+        except BaseException as e:
+            result.append(e)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        assert entered.wait(30)
+        started = time.monotonic()
+        assert extradite.close_extradite_session("life-starting") is True
+        assert time.monotonic() - started < 5
+        assert "life-starting" not in _sessions._shared
+    finally:
+        proceed.set()
+        thread.join(60)
+    assert len(result) == 1 and isinstance(result[0], extradite.ExtraditeProtocolError)
+    assert "while it started" in str(result[0])
+    # the key works again afterwards
+    assert extradite.prewarm_extradite_session("life-starting") is True
+    assert extradite.close_extradite_session("life-starting") is True
