@@ -19,6 +19,7 @@
 #include "pymalloc_cache.h"
 #include "seccomp_filter.h"
 #include "stdvalues.h"
+#include "watchdog.h"
 
 static PyObject *child_decode_handle(void *ctx, uint8_t tag, uint64_t id)
 {
@@ -484,11 +485,23 @@ static PyObject *confine(struct child *c, PyObject *profile,
         PyObject *name;
         int r;
 
-        if (profile == Py_None)
+        if (profile == Py_None) {
+                /* Nothing to apply; still never outlive the parent. */
+                r = ex_watchdog_start();
+                if (r < 0)
+                        return ex_raise_errno(PyExc_OSError, r,
+                                              "cannot start the thread "
+                                              "that watches the parent");
                 return Py_NewRef(Py_None);
+        }
         if (ex_policy_from_dict(profile, &policy) < 0 ||
             ex_policy_take_filter(options, &policy) < 0)
                 return NULL;
+        /* Started inside the lock-down, between Landlock and seccomp. Not
+         * while learning: that filter has no TSYNC, so the thread would
+         * run unfiltered (a learning child relies on its channel's EOF
+         * and, from the main thread, PDEATHSIG). */
+        policy.watchdog = !policy.learn;
         name = PyDict_GetItemString(profile, "name");
         r = ex_sandbox_apply(&policy, &rep, err, sizeof(err));
         if (r < 0) {

@@ -953,7 +953,7 @@ static PyObject *violation_reported(ex_session *s, const struct ex_buf *in)
 
 int ex_session_check_open(ex_session *s)
 {
-        if (s->state == EX_SESSION_OPEN && inherited(s)) {
+        if (inherited(s)) { /* whatever its state: let go of at the fork */
                 PyErr_SetString(s->st->ProtocolError,
                                 "extradite: this session belongs to the "
                                 "process that started it; a process forked "

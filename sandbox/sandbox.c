@@ -16,6 +16,7 @@
 #include "rlimits.h"
 #include "seccomp_filter.h"
 #include "violation.h"
+#include "watchdog.h"
 
 static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
 {
@@ -176,6 +177,12 @@ int ex_sandbox_apply(const struct ex_policy *p,
                         rep->landlock_scoped = ll.scoped;
                 }
         }
+        /* The watchdog thread gets all of the above (a thread started
+         * earlier would keep capabilities and escape Landlock, which
+         * apply per thread) and the filter below through TSYNC. */
+        if (p->watchdog && (r = ex_watchdog_start()) < 0)
+                return fail(err, errlen, r,
+                            "starting the thread that watches the parent");
         if (p->seccomp) {
                 r = ex_violation_install();
                 if (r < 0)

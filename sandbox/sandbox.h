@@ -97,6 +97,10 @@ struct ex_policy {
         /* `python -m extradite learn`: Landlock off and seccomp's refusals
          * sent to a listener (report.notify_fd) instead; the traps stay. */
         bool learn;
+
+        /* Start the parent watchdog (watchdog.h) once Landlock and the
+         * capabilities apply, before the seccomp filter. */
+        bool watchdog;
 };
 
 struct ex_sandbox_report {

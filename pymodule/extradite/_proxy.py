@@ -276,5 +276,8 @@ def prewarm_extradite_session(
 
 def close_extradite_session(share_key):
     """Stop the shared child for ``share_key`` now. Returns True if there
-    was one. Classes still using it raise ExtraditeProtocolError."""
+    was one. Classes still using it raise ExtraditeProtocolError. It never
+    waits for a child that is still starting or loading a prewarm's
+    targets: that child is stopped, and the prewarm raises
+    ExtraditeProtocolError."""
     return _sessions.close_shared(share_key)

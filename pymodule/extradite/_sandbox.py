@@ -10,6 +10,7 @@ child. Path placeholders are expanded for the target at hand.
 """
 
 import copy
+import errno
 import os
 import re
 import sys
@@ -230,16 +231,146 @@ class Prepared:
         self.tmpdir = tmpdir
         self.seccomp_template = None
         self.cgroups = None
+        # A process forked from this one inherits the object (and the
+        # finalizer that calls cleanup at its exit): the directory and the
+        # cgroups are not its to remove.
+        self.owner = os.getpid()
 
     def cleanup(self):
+        """Remove the child's cgroups and private temp dir, whatever the
+        child left in it; a warning names what could not be removed (never
+        an exception). Only in the process that prepared them."""
+        if self.owner != os.getpid():
+            return
         if self.cgroups:
             self.cgroups.remove()
             self.cgroups = None
         if self.tmpdir:
-            import shutil
+            tmpdir, self.tmpdir = self.tmpdir, None
+            failed = remove_tree(tmpdir)
+            if failed:
+                import warnings
 
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
-            self.tmpdir = None
+                shown = "; ".join(f"{path!r}: {err}" for path, err in failed[:5])
+                more = f" (and {len(failed) - 5} more)" if len(failed) > 5 else ""
+                warnings.warn(
+                    f"extradite: could not remove all of the child's private temp dir "
+                    f"{tmpdir!r}: {shown}{more}. Remove what is left by hand.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _shown_path(parts):
+    """A path for a message: the first and last components when deep."""
+    if len(parts) > 6:
+        parts = parts[:2] + ["..."] + parts[-3:]
+    return os.path.join(*parts)
+
+
+def _open_dir(name, dir_fd):
+    """An fd of the directory `name` (never through a symlink), made
+    readable, writable and searchable for us if the child took that away."""
+    try:
+        fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+    except PermissionError:
+        # A directory and not a symlink: _empty_files saw it so, and the
+        # child that could swap it is stopped.
+        os.chmod(name, 0o700, dir_fd=dir_fd)
+        fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+    try:
+        os.chmod(fd, 0o700)
+    except OSError:
+        pass  # not ours to change: removal then says what is left
+    return fd
+
+
+def _empty_files(fd, parts, failed):
+    """Unlink every non-directory in the directory `fd`; return the names
+    of its subdirectories."""
+    subdirs = []
+    with os.scandir(fd) as entries:
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subdirs.append(entry.name)
+                    continue
+                os.unlink(entry.name, dir_fd=fd)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                failed.append((_shown_path(parts + [entry.name]), e.strerror or str(e)))
+    return subdirs
+
+
+def remove_tree(top):
+    """Remove the directory `top` and everything in it, however deep:
+    iterative (an explicit stack of names, one directory fd open at a
+    time), never following a symlink, restoring permissions the child
+    took away. Returns [(path, reason)] of what could not be removed."""
+    failed = []
+    try:
+        fd = os.open(top, _DIR_FLAGS)
+    except FileNotFoundError:
+        return failed
+    except OSError as e:
+        return [(top, e.strerror or str(e))]
+    try:
+        os.chmod(fd, 0o700)
+    except OSError:
+        pass
+    parts = [top]  # the path from top to the directory fd is open on
+    pending = [None]  # per level: its subdirectories not entered yet
+    try:
+        while True:
+            if pending[-1] is None:
+                pending[-1] = _empty_files(fd, parts, failed)
+            if pending[-1]:
+                name = pending[-1].pop()
+                try:
+                    sub = _open_dir(name, fd)
+                except FileNotFoundError:
+                    continue
+                except OSError as e:
+                    failed.append((_shown_path(parts + [name]), e.strerror or str(e)))
+                    continue
+                os.close(fd)
+                fd = sub
+                parts.append(name)
+                pending.append(None)
+                continue
+            if len(parts) == 1:
+                break
+            # Back up one level and remove the directory just emptied.
+            up = os.open("..", _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = up
+            name = parts.pop()
+            pending.pop()
+            try:
+                os.rmdir(name, dir_fd=fd)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                # Not empty because of what failed below: said already.
+                if not (failed and e.errno == errno.ENOTEMPTY):
+                    failed.append((_shown_path(parts + [name]), e.strerror or str(e)))
+    except OSError as e:
+        failed.append((_shown_path(parts), e.strerror or str(e)))
+        return failed
+    finally:
+        os.close(fd)
+    try:
+        os.rmdir(top)
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        if not (failed and e.errno == errno.ENOTEMPTY):
+            failed.append((top, e.strerror or str(e)))
+    return failed
 
 
 def _expand(origin, key, entries, values):

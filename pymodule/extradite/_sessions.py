@@ -28,9 +28,13 @@ _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(_core.__file__))
 # Every session still open, so none outlives the interpreter.
 _open_sessions = weakref.WeakSet()
 
-# share_key -> _Shared; guarded by _lock.
+# share_key -> _Shared; guarded by _lock. The lock guards the books only:
+# nobody holds it while a child starts, loads or stops, so a slow or
+# hanging child delays only the callers waiting for it (docs/lifetime.md).
 _shared = {}
 _lock = threading.RLock()
+# Wakes those waiting for a shared child that is starting.
+_started = threading.Condition(_lock)
 # Wakes the keep-alive reaper (one thread, started on first need) when a
 # deadline is set or the reaper must stop.
 _reaper_wake = threading.Condition(_lock)
@@ -112,10 +116,14 @@ def start(module, sandbox, call_timeout, transport=("value", ()), learn=False):
     # The private temp dir goes with the child, however it ends.
     cleanup = weakref.finalize(session, profile.cleanup)
     _open_sessions.add(session)
+    # A forked process inherits stop() (and the finalizers calling it);
+    # the child and its files stay its parent's.
+    owner = os.getpid()
 
     def stop():
-        session.close()
-        cleanup()
+        if os.getpid() == owner:
+            session.close()
+            cleanup()
 
     return session, stop
 
@@ -123,11 +131,15 @@ def start(module, sandbox, call_timeout, transport=("value", ()), learn=False):
 class _Shared:
     """One shared child: its settings, and the classes holding it."""
 
-    def __init__(self, key, settings, session, stop, keepalive):
+    def __init__(self, key, settings, keepalive):
         self.key = key
         self.settings = settings
-        self.session = session
-        self.stop = stop
+        # None until start() returns; `starting` until the one who started
+        # it is done with it (a prewarm's preload): others wait on _started.
+        self.session = None
+        self._stop = None
+        self.starting = True
+        self.closed = False  # closed (or forgotten) while starting
         self.keepalive = keepalive
         self.holders = 0
         self.deadline = None  # time.monotonic() when an idle child stops
@@ -138,6 +150,12 @@ class _Shared:
 
     def cancel_keepalive(self):
         self.deadline = None
+
+    def stop(self):
+        """Stop the child (idempotent). Called without _lock: a child that
+        does not exit by itself takes its grace period to be killed."""
+        if self._stop is not None:
+            self._stop()
 
     def load(self, module, qualname):
         """The child's LOAD reply for module:qualname, asked for once."""
@@ -168,62 +186,133 @@ def _describe(name, value):
     return repr(value)
 
 
-def _get_or_start(key, module, sandbox, call_timeout, keepalive, transport):
-    """The live _Shared for key (started if needed) and whether it is new.
-    Called with _lock held."""
+def _check_settings(key, entry, settings):
+    for name, value in settings.items():
+        if entry.settings[name] != value:
+            raise ValueError(
+                f"extradite: share_key {key!r} is in use with {name}="
+                f"{_describe(name, entry.settings[name])}; this call asks for "
+                f"{_describe(name, value)}. Every user of a share_key must use "
+                "the same settings."
+            )
+
+
+def _get_or_start(key, module, sandbox, call_timeout, keepalive, transport, warm=None):
+    """The live _Shared for key and whether this call started it. Called
+    without _lock; returns with it held (the caller takes its hold before
+    anyone can stop the child). A child that is starting is waited for; a
+    new one is started, and then warm(entry) run, without the lock, so only
+    the callers of this key wait for it. A child closed while it started
+    is stopped and ExtraditeProtocolError raised."""
     settings = _settings(sandbox, call_timeout, keepalive, transport)
-    entry = _shared.get(key)
-    if entry is not None and not entry.session.alive:
-        _drop(entry)  # its child died: start afresh
-        entry = None
-    if entry is not None:
-        for name, value in settings.items():
-            if entry.settings[name] != value:
-                raise ValueError(
-                    f"extradite: share_key {key!r} is in use with {name}="
-                    f"{_describe(name, entry.settings[name])}; this call asks for "
-                    f"{_describe(name, value)}. Every user of a share_key must use "
-                    "the same settings."
-                )
-        return entry, False
-    session, stop = start(module, sandbox, call_timeout, transport)
-    entry = _Shared(key, settings, session, stop, keepalive)
-    _shared[key] = entry
+    held = False  # returning a running child: keep the lock
+    _lock.acquire()
+    try:
+        while True:
+            entry = _shared.get(key)
+            if entry is None:
+                break
+            if not entry.starting and not entry.session.alive:
+                _forget(entry)  # its child died: start afresh
+                _lock.release()
+                try:
+                    entry.stop()
+                finally:
+                    _lock.acquire()
+                continue
+            _check_settings(key, entry, settings)
+            if not entry.starting:
+                held = True
+                return entry, False
+            _started.wait()
+        entry = _Shared(key, settings, keepalive)
+        _shared[key] = entry
+    finally:
+        if not held:
+            _lock.release()
+    closed = _core.ExtraditeProtocolError(
+        f"extradite: the shared child for share_key {key!r} was closed "
+        "(close_extradite_session, or the interpreter's exit) while it "
+        "started; start it again if you still need it"
+    )
+    try:
+        session, stop = start(module, sandbox, call_timeout, transport)
+        with _lock:
+            entry.session, entry._stop = session, stop
+        if not entry.closed and warm is not None:
+            warm(entry)
+        if entry.closed:
+            raise closed
+    except BaseException as e:
+        with _lock:
+            was_closed = entry.closed
+            _forget(entry)
+            entry.starting = False
+            _started.notify_all()
+        entry.stop()
+        if e is not closed and isinstance(e, _core.ExtraditeError) and was_closed:
+            # Its load failed because it was closed meanwhile: say so.
+            raise closed from e
+        raise
+    _lock.acquire()
+    entry.starting = False
+    _started.notify_all()
+    if entry.closed:  # closed just now: its closer stopped it
+        _lock.release()
+        raise closed
     return entry, True
 
 
-def _drop(entry):
+def _forget(entry):
+    """Take entry off the books (its child is stopped by the caller, with
+    entry.stop() once _lock is released). Called with _lock held."""
     entry.cancel_keepalive()
+    entry.closed = True
     if _shared.get(entry.key) is entry:
         del _shared[entry.key]
-    entry.stop()
+
+
+def _stop_all(entries):
+    """Stop the children of entries already forgotten; without _lock."""
+    for entry in entries:
+        entry.stop()
 
 
 def _idle(entry):
     """No class holds the child any more: stop it now, or after the
-    keep-alive time if it is still idle then. Called with _lock held."""
-    if entry.keepalive is None:
-        _drop(entry)
-        return
-    if not _start_reaper():
-        _drop(entry)  # the interpreter is ending: no keep-alive
-        return
+    keep-alive time if it is still idle then. Called with _lock held;
+    True if the caller must stop it (entry.stop()) once it released it."""
+    if entry.keepalive is None or not _start_reaper():
+        # (no reaper: the interpreter is ending, no keep-alive)
+        _forget(entry)
+        return True
     entry.deadline = time.monotonic() + entry.keepalive
     _reaper_wake.notify()
+    return False
 
 
 def _reap():
     """The keep-alive reaper: stops each idle shared child once its
     deadline passes; sleeps until the next deadline or a wake-up."""
-    with _lock:
+    _lock.acquire()
+    try:
         while not _reaper["stop"]:
             now = time.monotonic()
-            for entry in list(_shared.values()):
-                if entry.deadline is not None and entry.deadline <= now:
-                    _drop(entry)
+            due = [e for e in _shared.values() if e.deadline is not None and e.deadline <= now]
+            if due:
+                for entry in due:
+                    _forget(entry)
+                _lock.release()
+                try:
+                    _stop_all(due)
+                finally:
+                    _lock.acquire()
+                continue
             pending = [e.deadline for e in _shared.values() if e.deadline is not None]
             _reaper_wake.wait(min(pending) - now if pending else None)
         _reaper["thread"] = None
+    finally:
+        _lock.release()
 
 
 def _start_reaper():
@@ -275,11 +364,12 @@ def _stop_idle():
     """Stop every shared child that only waits for its keep-alive, and the
     reaper."""
     with _lock:
-        for entry in list(_shared.values()):
-            if entry.deadline is not None:
-                _drop(entry)
+        idle = [e for e in _shared.values() if e.deadline is not None]
+        for entry in idle:
+            _forget(entry)
         _reaper["stop"] = True
         _reaper_wake.notify()
+    _stop_all(idle)
 
 
 def acquire(share_key, module, sandbox, call_timeout, keepalive, transport):
@@ -294,22 +384,31 @@ def acquire(share_key, module, sandbox, call_timeout, keepalive, transport):
         return session, stop, session.load
     if not isinstance(share_key, str):
         raise TypeError(f"share_key must be a str or None, not {type(share_key).__name__}")
-    with _lock:
-        entry, _ = _get_or_start(
-            share_key, module, sandbox, call_timeout, keepalive, transport
-        )
+    entry, _ = _get_or_start(
+        share_key, module, sandbox, call_timeout, keepalive, transport
+    )
+    try:
         entry.cancel_keepalive()
         entry.holders += 1
+    finally:
+        _lock.release()
     released = []
+    # A forked process inherits release() (and the finalizer calling it):
+    # the books it would change are its parent's.
+    owner = os.getpid()
 
     def release():
+        if os.getpid() != owner:
+            return
         with _lock:
             if released:
                 return
             released.append(True)
             entry.holders -= 1
-            if entry.holders == 0 and _shared.get(share_key) is entry:
-                _idle(entry)
+            stop = (entry.holders == 0 and _shared.get(share_key) is entry
+                    and _idle(entry))
+        if stop:
+            entry.stop()
 
     return entry.session, release, entry.load
 
@@ -323,25 +422,33 @@ def prewarm(share_key, sandbox, call_timeout, keepalive, transport, preload=()):
     it was (others may hold it)."""
     if not isinstance(share_key, str):
         raise TypeError(f"share_key must be a str, not {type(share_key).__name__}")
-    with _lock:
-        # The first target's package gets the path grants, as it would
-        # from the first extradite() with this key.
-        entry, new = _get_or_start(
-            share_key, preload[0][0] if preload else None,
-            sandbox, call_timeout, keepalive, transport,
-        )
-        try:
-            if new:
-                # Return with the child confined and serving, not booting.
-                entry.session.ping()
-            for module, qualname in preload:
-                entry.load(module, qualname)
-        except BaseException:
-            if new:
-                _drop(entry)
-            raise
+
+    def warm(entry):
+        # Return with the child confined and serving, not booting, and the
+        # targets loaded; meanwhile others with this key wait, and nobody
+        # else does (no lock is held here).
+        entry.session.ping()
+        for module, qualname in preload:
+            entry.load(module, qualname)
+
+    # The first target's package gets the path grants, as it would from
+    # the first extradite() with this key.
+    entry, new = _get_or_start(
+        share_key, preload[0][0] if preload else None,
+        sandbox, call_timeout, keepalive, transport, warm,
+    )
+    stop = False
+    try:
         if new and keepalive is not None:
-            _idle(entry)  # nobody holds it yet: the keep-alive clock runs
+            stop = _idle(entry)  # nobody holds it yet: the keep-alive clock runs
+    finally:
+        _lock.release()
+    if stop:
+        entry.stop()
+    if not new:
+        # A running child: load the targets into it, without the lock.
+        for module, qualname in preload:
+            entry.load(module, qualname)
     return new
 
 
@@ -352,15 +459,20 @@ def close_shared(share_key):
         entry = _shared.get(share_key)
         if entry is None:
             return False
-        _drop(entry)
+        # One still starting is stopped by its starter once start() returns
+        # (entry.closed); one that is loading its preload stops now.
+        _forget(entry)
+    entry.stop()
     return True
 
 
 @atexit.register
 def _close_everything():
     with _lock:
-        for entry in list(_shared.values()):
-            _drop(entry)
+        entries = list(_shared.values())
+        for entry in entries:
+            _forget(entry)
+    _stop_all(entries)
     for session in list(_open_sessions):
         session.close()
     _core.drop_spare()  # the child started ahead for a next session
@@ -370,14 +482,19 @@ def _after_fork_in_child():
     """A forked process: the children, the sessions' books and the reaper
     are its parent's, and a lock another thread held at the fork stays
     held. Start over with fresh locks and empty books; the inherited
-    sessions only let go of their fds here (the C core refuses to use or
-    stop them), and the spare child is forgotten, not stopped."""
-    global _lock, _reaper_wake
+    sessions let go of their channels at once (the C core refuses to use
+    or stop them): a child ends when its channel hangs up, which must
+    happen when its parent ends, not when the last process forked from it
+    does (sandbox/watchdog.h). The spare child is forgotten, not stopped."""
+    global _lock, _reaper_wake, _started
     _lock = threading.RLock()
     _reaper_wake = threading.Condition(_lock)
+    _started = threading.Condition(_lock)
     _reaper.update(thread=None, stop=False)
     _shared.clear()
     _core.forked()
+    for session in list(_open_sessions):
+        session.close()  # inherited: closes our copy of its fds only
     _core.drop_spare()
 
 

@@ -476,7 +476,18 @@ def _unlink(path):
         pass
 
 
+def _lifetime():
+    # PDEATHSIG is the kernel's own bound on a child spawned from the main
+    # thread; the watchdog (sandbox/watchdog.h) ends any child whose channel
+    # hung up, so clearing it where allowed (unconfined) is harmless.
+    return [
+        Attempt("lifetime/clear death signal",
+                "prctl(PR_SET_PDEATHSIG, 0), to outlive the parent",
+                "lifetime:Lingerer", "clear_death_signal", (), _seccomp_refuses, _raw),
+    ]
+
+
 def attempts():
     """Every attempt, in the order the table prints them."""
     return [*_kernel(), *_files(), *_network(), *_containment(), *_processes(), *_bypass(),
-            *_inherited(), *_capabilities(), *_text(), *_deadlines(), *_budget()]
+            *_inherited(), *_capabilities(), *_text(), *_deadlines(), *_budget(), *_lifetime()]
