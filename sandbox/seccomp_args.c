@@ -154,7 +154,10 @@ static const struct ex_arg_rule arg_rules[] = {
         RULE1(EX_GROUP_FILES_WRITE, "openat", BITS_CLEAR(3, EX_SETID_BITS)),
         RULE1(EX_GROUP_FILES_WRITE, "creat", BITS_CLEAR(1, EX_SETID_BITS)),
         RULE1(EX_GROUP_FILES_WRITE, "fchmod", BITS_CLEAR(1, EX_SETID_BITS)),
-        RULE1(EX_GROUP_FILES_WRITE, "fchmodat", BITS_CLEAR(2, EX_SETID_BITS)),
+        /* futimens(fd): utimensat with a NULL path (a pointer, compared
+         * on all 64 bits). With a path it is utime(path), which Landlock
+         * does not govern: see path_metadata_writers below. */
+        RULE1(EX_GROUP_FILES_WRITE, "utimensat", CMP(1, SCMP_CMP_EQ, 0, 0)),
 
         RULE1(EX_GROUP_NETWORK, "socket", LOW32(0, AF_INET)),
         RULE1(EX_GROUP_NETWORK, "socket", LOW32(0, AF_INET6)),
@@ -180,6 +183,20 @@ static const struct ex_after_load_rule after_load_rules[] = {
         WHEN("statx", BITS_CLEAR(2, AT_EMPTY_PATH)),
 };
 
+/* Calls that change a file's metadata (mode, owner, times, xattrs) by
+ * path. Landlock governs none of them: allowed, they would act on any path
+ * the child can name whose inode its uid owns or may write, not just its
+ * write grants (chmod o+r of a root parent's /etc/shadow). The filter
+ * cannot read a path, so no group lists them; utimensat only with a NULL
+ * path (futimens). fchmodat/fchownat with AT_EMPTY_PATH would be the fd
+ * form, but a non-empty path is then still looked up, so they stay out
+ * too. ex_seccomp_build fails closed if a group lists one outright. */
+static const char *const path_metadata_writers[] = {
+        "chmod", "fchmodat", "fchmodat2", "chown", "lchown", "fchownat",
+        "utime", "utimes", "futimesat", "utimensat", "setxattr", "lsetxattr",
+        "removexattr", "lremovexattr", "setxattrat", "removexattrat",
+};
+
 /* Calls that set a file's mode, and which argument holds it. */
 static const struct {
         const char *name;
@@ -200,6 +217,20 @@ const struct ex_after_load_rule *ex_seccomp_after_load_rules(size_t *n)
 {
         *n = ARRAY_SIZE(after_load_rules);
         return after_load_rules;
+}
+
+bool ex_seccomp_is_path_metadata_writer(const char *name)
+{
+        for (size_t i = 0; name && i < ARRAY_SIZE(path_metadata_writers); i++)
+                if (strcmp(path_metadata_writers[i], name) == 0)
+                        return true;
+        return false;
+}
+
+const char *const *ex_seccomp_path_metadata_writers(size_t *n)
+{
+        *n = ARRAY_SIZE(path_metadata_writers);
+        return path_metadata_writers;
 }
 
 int ex_seccomp_mode_arg(const char *name)

@@ -49,6 +49,12 @@ const struct ex_arg_rule *ex_seccomp_arg_rules(size_t *n);
  * refuses once the target is loaded: opens and path metadata. */
 const struct ex_after_load_rule *ex_seccomp_after_load_rules(size_t *n);
 
+/* The calls that change a file's mode, owner, times or xattrs by path,
+ * which Landlock does not govern: no group allows one outright (utimensat
+ * is allowed only with a NULL path, i.e. futimens). *n gets the count. */
+const char *const *ex_seccomp_path_metadata_writers(size_t *n);
+bool ex_seccomp_is_path_metadata_writer(const char *name);
+
 /* The argument index holding a file mode for the calls that create a file
  * or change its mode (open, chmod, mknod...), or -1. An `allow` entry for
  * one of them is allowed only with EX_SETID_BITS clear in it. */

@@ -116,8 +116,10 @@ static const char *const files_read_syscalls[] = {
 static const char *const files_write_syscalls[] = {
         "open", "openat", "creat", "mkdir", "mkdirat", "rmdir", "unlink",
         "unlinkat", "rename", "renameat", "renameat2", "ftruncate",
-        "truncate", "fsync", "fdatasync", "fchmod", "fchmodat", "utimensat",
-        "fallocate",
+        "truncate", "fsync", "fdatasync", "fallocate",
+        /* metadata through an fd only: Landlock governs no path form */
+        "fchmod",       /* arg_rules: never setuid/setgid */
+        "utimensat",    /* arg_rules: NULL path (futimens) only */
 };
 
 static const char *const network_syscalls[] = {
@@ -373,6 +375,9 @@ static int add_group(scmp_filter_ctx ctx, const struct group *g,
                         continue; /* not on this architecture */
                 /* A table bug, not a user error: fail closed. */
                 if (is_fixed(fixed, nr))
+                        return -EPERM;
+                if (ex_seccomp_is_path_metadata_writer(name) &&
+                    !has_arg_rules(g->bit, name))
                         return -EPERM;
                 if (learn && is_learn_path_call(nr))
                         continue; /* left to the default: notify */

@@ -28,6 +28,15 @@ _PATH_CALLS = {
     "rename", "renameat", "renameat2", "truncate", "link", "linkat", "symlink",
     "symlinkat", "mknod", "mknodat",
 }
+# Metadata writes by path (sandbox/seccomp_args.c's path_metadata_writers):
+# Landlock governs none of them, so `allow` by name would let the target
+# change the mode, owner, times or xattrs of any file its uid owns. Never
+# learned; the profile says which were used (the fd forms still work).
+_METADATA_BY_PATH = {
+    "chmod", "fchmodat", "fchmodat2", "chown", "lchown", "fchownat", "utime", "utimes",
+    "futimesat", "utimensat", "setxattr", "lsetxattr", "removexattr", "lremovexattr",
+    "setxattrat", "removexattrat",
+}
 # The flags argument of the opens.
 _OPEN_FLAGS_ARG = {"open": 1, "openat": 2}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
@@ -99,6 +108,7 @@ class _Analysis:
         self.read = {}        # path -> _Grant
         self.write = {}       # path -> _Grant
         self.opens_after_load = _Grant()
+        self.metadata_by_path = {}  # syscall -> _Grant: used, never granted
         self.missing = 0
         self.unresolved = 0
         self.deferred = []
@@ -120,6 +130,8 @@ class _Analysis:
             covering = [g for g in wanted if g in self.groups]
             if covering:
                 self.groups[covering[0]].add(what, after)
+            elif name in _METADATA_BY_PATH:
+                self.metadata_by_path.setdefault(name, _Grant()).add(what, after)
             else:
                 self.allow.setdefault(name, _Grant()).add(what, after)
 
@@ -249,6 +261,12 @@ def render(analysis, base, target, exercise, command):
         notes.append(f"# {a.missing} reads of paths that do not exist were not granted.")
     if a.unresolved:
         notes.append(f"# {a.unresolved} paths could not be resolved and were not granted.")
+    if a.metadata_by_path:
+        notes.append("# Not granted, metadata writes by path (Landlock does not govern them;"
+                     " docs/containment.md):")
+        for name, grant in sorted(a.metadata_by_path.items()):
+            notes.append(f"#   {name}: {grant.comment()} ({_when(grant)})")
+        notes.append("# os.chmod(fd) and os.utime(fd) still work under files_write.")
     if notes:
         out += [""] + notes
     return "\n".join(out) + "\n"

@@ -267,6 +267,39 @@ def test_learn_a_socket_at_import_on_strict(tmp_path):
     assert run_under(str(learned), exercise, "xtd_targets.net_at_import:Probe", {}) == "ok"
 
 
+METADATA_EXERCISE = """
+import os
+def exercise(Files):
+    d = os.environ["LEARN_DIR"]
+    f = Files()
+    f.write(os.path.join(d, "a.txt"), b"x")
+    for how in ("utime", "fchmodat"):
+        try:
+            f.metadata_by_path(os.path.join(d, "a.txt"), how)
+        except PermissionError:
+            pass
+"""
+
+
+def test_learn_grants_no_metadata_write_by_path(tmp_path):
+    """utime(path) and fchmodat(path) are in no group: `allow` by name would
+    let the target change any file its uid owns (Landlock does not govern
+    them), so learn names them and grants neither."""
+    data = tmp_path / "data"
+    data.mkdir()
+    exercise = tmp_path / "exercise_metadata.py"
+    exercise.write_text(METADATA_EXERCISE)
+    result = cli("learn", "extradite._selftest.hostile.files:FileAttacker", "--exercise",
+                 str(exercise), env={"LEARN_DIR": str(data)})
+    assert result.returncode == 0, result.stderr
+    profile = tomllib.loads(result.stdout)
+    assert "files_write" in profile["seccomp"]["groups"]
+    allowed = set(profile["seccomp"].get("allow", []))
+    assert not allowed & {"utimensat", "fchmodat", "chmod"}, result.stdout
+    assert "Not granted, metadata writes by path" in result.stdout
+    assert "#   utimensat: " in result.stdout and "#   fchmodat: " in result.stdout
+
+
 def test_learn_errors(tmp_path):
     good = tmp_path / "good.py"
     good.write_text("def exercise(C):\n    C()\n")

@@ -114,6 +114,14 @@ def _seccomp_refuses(p):
     return REFUSE if p.seccomp else ALLOW
 
 
+def _metadata_by_path(p):
+    """Metadata writes by path (chmod, utime, setxattr): Landlock governs
+    none, so a confined profile refuses them even in its write grants,
+    unless it allows one outright with seccomp.allow."""
+    writers = {"chmod", "fchmodat", "fchmodat2", "utimensat", "setxattr"}
+    return REFUSE if p.seccomp and not p.allow & writers else ALLOW
+
+
 def _nothing_found(result):
     return (ALLOW, f"found {result!r}"[:40]) if result else (REFUSE, "nothing found")
 
@@ -174,7 +182,8 @@ def _files():
     for method, args in mutations.items():
         out.append(Attempt(
             f"files/{method}", f"{method} in the parent's temp dir", "files:FileAttacker",
-            method, args, lambda p: ALLOW if p.may_write(os.path.join(p.ctx["tmp"], "x")) else REFUSE))
+            method, args, _metadata_by_path if method == "chmod" else
+            lambda p: ALLOW if p.may_write(os.path.join(p.ctx["tmp"], "x")) else REFUSE))
     installed = {
         "stdlib os.py": lambda ctx: (os.__file__,),
         "extradite": lambda ctx: (os.path.join(ctx["package"], "_proxy.py"),),
@@ -235,6 +244,12 @@ def _containment():
             return "error", exc.remote_type_name[:40]
         return on_error
 
+    def changed(result):
+        through = sorted(k for k, v in result.items() if v == "ok")
+        if through:
+            return ALLOW, "changed by " + ",".join(through)
+        return REFUSE, ",".join(sorted(set(result.values())))[:40]
+
     def limited(key):
         # not run where nothing limits it: it would really hold the bytes
         return lambda p: REFUSE if getattr(p, key) else ALLOW
@@ -257,6 +272,10 @@ def _containment():
                 "files:FileAttacker", "create_with_mode",
                 lambda ctx: (os.path.join(ctx["tmp"], "suid"), 0o4755), _seccomp_refuses,
                 cleanup=lambda ctx: _unlink(os.path.join(ctx["tmp"], "suid"))),
+        Attempt("containment/metadata by path",
+                "chmod/fchmodat/utime/setxattr a file of the parent's temp dir",
+                "files:FileAttacker", "metadata_writes", lambda ctx: (ctx["victim"],),
+                _metadata_by_path, changed),
         Attempt("containment/path metadata", "stat/access/readlink a file and a missing one",
                 "files:FileAttacker", "probe_differs",
                 lambda ctx: (ctx["secret"], os.path.join(ctx["tmp"], "absent")), metadata,

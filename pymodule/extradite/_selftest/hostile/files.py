@@ -9,6 +9,12 @@ import sys
 from ._common import Base, named_syscall
 
 
+def _raise_on(result, path):
+    ret, err = result
+    if ret < 0:
+        raise OSError(err, os.strerror(err), path)
+
+
 class FileAttacker(Base):
     def read(self, path):
         with open(path, "rb") as f:
@@ -84,6 +90,57 @@ class FileAttacker(Base):
         if ret < 0:
             raise OSError(err, os.strerror(err), path)
         return os.stat(path).st_mode & 0o7777
+
+    # Metadata writes (Landlock governs none of them): by path they must be
+    # refused wherever the path is; through an fd opened in a grant,
+    # chmod and utime still work.
+    _BY_PATH = {
+        "chmod": lambda p: os.chmod(p, 0o666),
+        "fchmodat": lambda p: _raise_on(named_syscall(
+            "fchmodat", -100, os.fsencode(p), 0o666, 0), p),
+        "utime": lambda p: os.utime(p, (1, 1)),
+        "lutime": lambda p: os.utime(p, (1, 1), follow_symlinks=False),
+        "setxattr": lambda p: os.setxattr(p, "user.planted", b"x"),
+        "removexattr": lambda p: os.removexattr(p, "user.kept"),
+        "chown": lambda p: os.chown(p, os.getuid(), os.getgid()),
+    }
+
+    def metadata_by_path(self, path, how):
+        """One metadata write by path (see _BY_PATH): True if it went
+        through; an OSError if refused."""
+        self._BY_PATH[how](path)
+        return True
+
+    def metadata_writes(self, path):
+        """Every metadata write by path on `path`: {call: "ok" or the
+        errno's name}. The values are harmless for a file of the parent's
+        temp dir (mode 0666 of a copy, times, a user.* xattr)."""
+        out = {}
+        for how in ("chmod", "fchmodat", "utime", "setxattr"):
+            try:
+                self._BY_PATH[how](path)
+                out[how] = "ok"
+            except OSError as e:
+                out[how] = errno.errorcode.get(e.errno, str(e.errno))
+        return out
+
+    def metadata_by_fd(self, path, how):
+        """One metadata write through an fd of `path`, opened for writing
+        (so only a file in a write grant): what the file then holds."""
+        fd = os.open(path, os.O_RDWR)
+        try:
+            if how == "chmod":
+                os.chmod(fd, 0o640)  # fchmod
+                return os.fstat(fd).st_mode & 0o7777
+            if how == "utime":
+                os.utime(fd, (2, 2))  # futimens: utimensat(fd, NULL, ...)
+                return os.fstat(fd).st_mtime
+            if how == "setxattr":
+                os.setxattr(fd, "user.mine", b"y")
+                return os.getxattr(fd, "user.mine")
+            raise ValueError(how)
+        finally:
+            os.close(fd)
 
     def probe(self, path):
         """What the metadata calls tell of a path without opening it: the
