@@ -31,3 +31,20 @@ def spawn():
     yield _spawn
     for cls in classes:
         cls.close()
+
+
+@pytest.fixture
+def writable(tmp_path):
+    """A profile granting tmp_path/grant for writing (default otherwise),
+    and that directory."""
+    grant = tmp_path / "grant"
+    grant.mkdir()
+    profile = tmp_path / "write-grant.toml"
+    profile.write_text(
+        'extends = "default"\n'
+        "[seccomp]\n"
+        'groups = ["core", "threads", "files_read", "files_write"]\n'
+        "[landlock]\n"
+        f'write = ["{grant}"]\n'
+    )
+    return str(profile), grant

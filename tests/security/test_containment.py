@@ -67,23 +67,6 @@ def test_unconfined_reaches_the_host_socket(spawn, host_socket):
 
 
 # finding 7
-@pytest.fixture
-def writable(tmp_path):
-    """A profile granting tmp_path/grant for writing (default otherwise),
-    and that directory."""
-    grant = tmp_path / "grant"
-    grant.mkdir()
-    profile = tmp_path / "write-grant.toml"
-    profile.write_text(
-        'extends = "default"\n'
-        "[seccomp]\n"
-        'groups = ["core", "threads", "files_read", "files_write"]\n'
-        "[landlock]\n"
-        f'write = ["{grant}"]\n'
-    )
-    return str(profile), grant
-
-
 @pytest.mark.parametrize("mode", [0o4755, 0o2755, 0o6755])
 def test_no_setuid_or_setgid_file_is_created(spawn, writable, mode):
     profile, grant = writable

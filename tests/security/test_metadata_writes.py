@@ -15,23 +15,6 @@ from xtd_checks import assert_remote
 FILES = "extradite._selftest.hostile.files:FileAttacker"
 
 
-@pytest.fixture
-def writable(tmp_path):
-    """A profile granting tmp_path/grant for writing (default otherwise),
-    and that directory."""
-    grant = tmp_path / "grant"
-    grant.mkdir()
-    profile = tmp_path / "write-grant.toml"
-    profile.write_text(
-        'extends = "default"\n'
-        "[seccomp]\n"
-        'groups = ["core", "threads", "files_read", "files_write"]\n'
-        "[landlock]\n"
-        f'write = ["{grant}"]\n'
-    )
-    return str(profile), grant
-
-
 def _xattrs_work(path):
     try:
         os.setxattr(path, "user.kept", b"k")
