@@ -165,6 +165,16 @@ static const char *ungranted_kind(PyObject *o)
                 r = stdlib_module(PyFunction_GetModule(o));
                 return r < 0 ? NULL : r ? "a standard library function" : NULL;
         }
+        /* A callable object calls what it holds: functools.partial(
+         * os.system, ...), operator.attrgetter("__globals__"), a weakref.
+         * Yours (__call__) fine; a built-in or standard library one, only
+         * when you passed it. */
+        if (PyCallable_Check(o)) {
+                r = user_instance(o);
+                return r != 0 ? NULL
+                              : "a callable object of a built-in or standard "
+                                "library type";
+        }
         return NULL;
 }
 

@@ -4,11 +4,13 @@ module, a frame, a code object, a generator, the interpreter's builtins,
 os.* or subprocess.*, and never runs code in the parent — whatever ordinary
 object it is handed and however it walks from there."""
 
+import functools
 import json
 import logging
 import os
 import subprocess
 import sys
+import weakref
 
 import pytest
 
@@ -140,10 +142,13 @@ def test_methods_reached_on_standard_library_objects_are_refused(spawn, profile)
     holder, items = Holder(), []
     holder.env_get = os.environ.get
     holder.write = sys.__stderr__.write  # (sys.stderr is pytest's own class here)
+    # callable objects of stdlib types; unpicklable, so not sent as copies
+    holder.system = functools.partial(os.system, lambda: "true")
+    holder.ref = weakref.ref(Tools)
     holder.append = items.append
     holder.method = Tools().method
     walker = spawn(TARGET, profile)()
-    for name in ("env_get", "write"):
+    for name in ("env_get", "write", "system", "ref"):
         with pytest.raises(PermissionError, match="standard library"):
             walker.read(holder, name, __extradite_policy__="reference")
         with pytest.raises(PermissionError, match="standard library"):
