@@ -178,3 +178,25 @@ def test_the_grant_the_error_shows_lets_the_sibling_import(tmp_path):
     imported, env = out["calls"]
     assert imported == ["ok", "helper"]
     assert refused(env)
+
+
+def test_learn_from_a_data_folder_grants_the_files_not_the_folder(tmp_path):
+    # Run from the project root: `python -m` puts the cwd on sys.path. It
+    # once made learn conclude that the base profile sufficed.
+    root = make_project(tmp_path / "project")
+    (root / "data.csv").write_text("a,b\n")
+    exercise = tmp_path / "exercise.py"
+    exercise.write_text(f"def exercise(P):\n    P().read({str(root / 'data.csv')!r})\n")
+    learned = tmp_path / "learned.toml"
+    proc = subprocess.run(
+        [sys.executable, "-m", "extradite", "learn", "xtd_grants_proj:GrantProber",
+         "--exercise", str(exercise), "-o", str(learned)],
+        cwd=str(root), capture_output=True, text=True, timeout=BACKSTOP_TIMEOUT * 2)
+    assert proc.returncode == 0, proc.stderr
+    text = learned.read_text()
+    assert f'"{root / "data.csv"}",' in text
+    assert f'"{root}",' not in text and ".env" not in text
+    out = run_parent(str(tmp_path), [["read", str(root / "data.csv")], ["read", str(root / ".env")]],
+                     target="xtd_grants_proj:GrantProber", entries=[str(root)],
+                     sandbox=str(learned))
+    assert out["calls"][0] == ["ok", "a,b\n"] and refused(out["calls"][1]), out["calls"]
