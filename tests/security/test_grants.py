@@ -200,3 +200,20 @@ def test_learn_from_a_data_folder_grants_the_files_not_the_folder(tmp_path):
                      target="xtd_grants_proj:GrantProber", entries=[str(root)],
                      sandbox=str(learned))
     assert out["calls"][0] == ["ok", "a,b\n"] and refused(out["calls"][1]), out["calls"]
+
+
+def test_no_placeholder_grants_the_root_or_a_home(monkeypatch):
+    # Were {python} ever to name / or a home directory, it is left out.
+    from extradite import _sandbox
+
+    home = os.path.expanduser("~")
+    monkeypatch.setattr(_sandbox, "_python_dirs", lambda: ["/", home, sys.prefix])
+    prepared = _sandbox.prepare("default", "extradite._selftest.hostile.grants", list(sys.path))
+    try:
+        read = prepared.policy["landlock"]["read"]
+        assert "/" not in read and home not in read and os.path.normpath(sys.prefix) in read
+        withheld = {w["path"]: w for w in prepared.withheld}
+        assert withheld["/"]["placeholder"] == "{python}"
+        assert "never granted" in withheld[home]["reason"]
+    finally:
+        prepared.cleanup()
