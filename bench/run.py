@@ -29,6 +29,24 @@ sys.path.insert(0, HERE)
 
 import workload  # noqa: E402
 
+# The target (isolated_workload.py) imports its neighbour workload.py: from
+# a folder that is not site-packages only the target's own module is
+# granted (docs/containment.md, "File grants"), so the child runs under
+# `default` plus that one file, unless $EXTRADITE_SANDBOX says otherwise.
+if not os.environ.get("EXTRADITE_SANDBOX"):
+    import atexit  # noqa: E402
+    import tempfile  # noqa: E402
+
+    from extradite import _sandbox  # noqa: E402
+
+    _read = [*_sandbox._resolve("default")[2]["landlock"]["read"], workload.__file__]
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", prefix="xtd-bench-",
+                                     delete=False) as _f:
+        _f.write('extends = "default"\n[landlock]\nread = [%s]\n'
+                 % ", ".join('"%s"' % r for r in _read))
+    atexit.register(os.unlink, _f.name)
+    os.environ["EXTRADITE_SANDBOX"] = _f.name
+
 from extradite import (  # noqa: E402
     close_extradite_session,
     extradite,

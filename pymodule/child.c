@@ -523,6 +523,19 @@ static PyObject *confine(struct child *c, PyObject *profile,
         return ex_report_to_dict(&rep, name ? name : Py_None);
 }
 
+static void prepare_imports(PyObject *hint)
+{
+        PyObject *m, *r;
+
+        if (!hint || !PyDict_Check(hint))
+                return;
+        m = PyImport_ImportModule("extradite._imports");
+        r = m ? PyObject_CallMethod(m, "prepare", "O", hint) : NULL;
+        Py_XDECREF(r);
+        Py_XDECREF(m);
+        PyErr_Clear();
+}
+
 /* BOOT: (sys_path, {"sandbox": profile dict or None}). The reply, sent
  * before anything untrusted runs, is the sandbox report. */
 static int boot(struct child *c, const struct ex_frame_header *h)
@@ -572,6 +585,10 @@ static int boot(struct child *c, const struct ex_frame_header *h)
         /* Our ring to the parent, once our report is out, if it reads it. */
         if (PyDict_GetItemString(options, "rings") != Py_True)
                 c->tx.ring = NULL;
+        /* The target's package in a folder not granted whole, and why
+         * an import from there is refused (_imports.py): set up while
+         * that folder can still be listed. Best effort. */
+        prepare_imports(PyDict_GetItemString(options, "imports"));
         /* Landlock, seccomp and the rest, before anything untrusted is
          * imported. */
         report = confine(c, profile ? profile : Py_None, options);

@@ -105,10 +105,16 @@ def cmd_check(args):
         kind = "function" if not isinstance(cls, type) else "class"
         print(f"target: {args.target} ({kind}), loaded")
         print("sandbox_report():")
+        landlock = report.get("landlock") if isinstance(report, dict) else None
+        grants = withheld = ()
+        if isinstance(landlock, dict):
+            grants = landlock.pop("grants", ())
+            withheld = landlock.pop("withheld", ())
         rows = list(_flatten(report))
         width = max(len(k) for k, _ in rows)
         for key, value in rows:
             print(f"  {key:<{width}}  {value}")
+        _print_grants(grants, withheld)
         if kind == "class":
             methods = public_methods(cls)
             print(f"public methods ({len(methods)}):")
@@ -117,6 +123,27 @@ def cmd_check(args):
     finally:
         cls.close()
     return 0
+
+
+def _print_grants(grants, withheld):
+    """Each Landlock grant with why it is there; a warning for a profile
+    entry that opens the root or a home directory, which no placeholder
+    ever grants."""
+    from . import _sandbox
+
+    if not grants and not withheld:
+        return
+    print(f"landlock grants ({len(grants)}):")
+    for grant in grants:
+        print(f"  {grant['access']:<5}  {grant['path']}  ({grant['reason']})")
+    for entry in withheld:
+        print(f"  not granted: {entry['path']} from {entry['placeholder']} ({entry['reason']})")
+    for grant in grants:
+        why = _sandbox.never_granted(grant["path"])
+        if why and grant["reason"].startswith("profile:"):
+            print(f"warning: the profile grants {grant['access']} access to {grant['path']}, "
+                  f"{why}: the target can read everything under it (secrets, keys, "
+                  "dotfiles). Grant the files it needs instead.", file=sys.stderr)
 
 
 # ---- learn ---------------------------------------------------------------

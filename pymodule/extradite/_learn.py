@@ -112,6 +112,12 @@ class _Analysis:
         self.missing = 0
         self.unresolved = 0
         self.deferred = []
+        # Folders of the user's on sys.path (not Python's own or
+        # site-packages): Python's finders list them, but a confined child
+        # imports a module granted in one without that (_imports.py), and
+        # granting the folder would grant all it holds (.env, keys).
+        self.folders = set()
+        self.listings = set()
 
     # -- seccomp --
 
@@ -150,6 +156,9 @@ class _Analysis:
         path = os.path.normpath(path)
         if not write:
             if self._granted(path, self.read_grants):
+                return
+            if path in self.folders and os.path.isdir(path):
+                self.listings.add(path)
                 return
             if not os.path.exists(path):
                 self.missing += 1  # a probe that failed anyway
@@ -267,6 +276,9 @@ def render(analysis, base, target, exercise, command):
         for name, grant in sorted(a.metadata_by_path.items()):
             notes.append(f"#   {name}: {grant.comment()} ({_when(grant)})")
         notes.append("# os.chmod(fd) and os.utime(fd) still work under files_write.")
+    for folder in sorted(a.listings):
+        notes.append(f"# Not granted: listing {folder} (a folder on sys.path: the files "
+                     "granted in it import without it; granting it would grant all of it).")
     if notes:
         out += [""] + notes
     return "\n".join(out) + "\n"
@@ -297,6 +309,8 @@ def learn(target, exercise_path, base, call_timeout, command):
         records, dropped, pid, loaded_ns = _record(
             target, module, qualname, base, call_timeout, exercise, exercise_path)
         analysis = _Analysis(tables, expanded.policy["landlock"], pid, loaded_ns)
+        analysis.folders = {os.path.normpath(p) for p in expanded.imports["folders"]} \
+            if expanded.imports else set()
     finally:
         expanded.cleanup()
     for rec in records:

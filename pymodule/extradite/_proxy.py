@@ -6,7 +6,6 @@ file parses arguments and builds the proxy class from the metadata the
 child sent.
 """
 
-import copy
 import weakref
 
 from . import _core, _sessions
@@ -83,8 +82,9 @@ class _PolicyQuery:
 
 def _sandbox_report(cls):
     """What the child's sandbox actually applied: seccomp, Landlock,
-    namespaces, capabilities, no_new_privs and rlimits (a new dict)."""
-    return copy.deepcopy(cls.__extradite_session__.sandbox_report)
+    namespaces, capabilities, no_new_privs and rlimits, and each Landlock
+    grant with its reason (a new dict)."""
+    return _sessions.report(cls.__extradite_session__)
 
 
 def _shown(text, lines=False):

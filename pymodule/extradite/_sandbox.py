@@ -183,18 +183,101 @@ def _resolve(spec, depth=0, read=None):
     return name, origin, merged
 
 
+def _target_spec(module, sys_path):
+    """The spec of the target's top-level package or module, found without
+    importing anything (None: not found)."""
+    from importlib.machinery import PathFinder
+
+    return PathFinder.find_spec(module.partition(".")[0], sys_path)
+
+
 def _target_package(module, sys_path):
     """Where the target's top-level package or module lives, found without
     importing anything."""
-    from importlib.machinery import PathFinder
-
-    top = module.partition(".")[0]
-    spec = PathFinder.find_spec(top, sys_path)
+    spec = _target_spec(module, sys_path)
     if spec is None:
         return []
     if spec.submodule_search_locations:
         return list(spec.submodule_search_locations)
-    return [spec.origin] if spec.origin else []
+    return [spec.origin] if spec.origin and os.path.isabs(spec.origin) else []
+
+
+def _under(path, dirs):
+    return any(path == d or path.startswith(d.rstrip("/") + "/") for d in dirs)
+
+
+_site_dirs_found = []
+
+
+def _site_dirs():
+    """site-packages and dist-packages directories of this interpreter
+    (its own and the user's)."""
+    if not _site_dirs_found:
+        import site
+
+        dirs = set()
+        try:
+            dirs.update(site.getsitepackages())
+        except AttributeError:  # an old virtualenv's site.py
+            pass
+        try:
+            dirs.add(site.getusersitepackages())
+        except AttributeError:
+            pass
+        _site_dirs_found.append(sorted(os.path.normpath(d) for d in dirs if d))
+    return list(_site_dirs_found[0])
+
+
+def _sys_path_kind(entry):
+    """Why a sys.path entry is granted whole ("the standard library",
+    "site-packages", "a zip file on sys.path"), or None: a folder of the
+    user's (the cwd, a script's folder, a project root), of which only the
+    target's package is granted ({target_package})."""
+    entry = os.path.normpath(entry)
+    if os.path.isfile(entry):
+        return "a zip file on sys.path"
+    parts = entry.split(os.sep)
+    if "site-packages" in parts or "dist-packages" in parts or _under(entry, _site_dirs()):
+        return "site-packages"
+    if _under(entry, _python_dirs()):
+        return "the standard library"
+    return None
+
+
+def _python_kind(path):
+    parts = os.path.normpath(path).split(os.sep)
+    if "site-packages" in parts or "dist-packages" in parts or _under(path, _site_dirs()):
+        return "site-packages"
+    return "the standard library"
+
+
+_homes_found = []
+
+
+def _homes():
+    """Home directories: $HOME, ~, and every one the password database
+    names. Never granted through a placeholder."""
+    if not _homes_found:
+        homes = {os.path.expanduser("~"), os.environ.get("HOME") or "/"}
+        try:
+            import pwd
+
+            homes.update(entry.pw_dir for entry in pwd.getpwall())
+        except (ImportError, OSError):
+            pass
+        _homes_found.append({os.path.normpath(h) for h in homes if h and os.path.isabs(h)})
+    return _homes_found[0]
+
+
+def never_granted(path):
+    """Why `path` is never granted through a placeholder (the root, a home
+    directory), or None."""
+    path = os.path.normpath(path)
+    if path == "/":
+        return "the root directory"
+    if path in _homes():
+        return "a home directory"
+    return None
 
 
 _python_dirs_found = []
@@ -229,6 +312,13 @@ class Prepared:
         self.name = name
         self.policy = policy
         self.tmpdir = tmpdir
+        # [{"path", "access", "reason"}] of every Landlock grant, and the
+        # paths a placeholder named that are never granted (/, homes).
+        self.grants = []
+        self.withheld = []
+        # What the child needs to find the target and explain a refused
+        # import (_imports.py); None without Landlock.
+        self.imports = None
         self.seccomp_template = None
         self.cgroups = None
         # A process forked from this one inherits the object (and the
@@ -373,21 +463,33 @@ def remove_tree(top):
     return failed
 
 
-def _expand(origin, key, entries, values):
-    out = []
+def _expand(origin, key, entries, values, grants, withheld):
+    """The paths of `entries` (placeholders expanded), in order, without
+    repeats. Appends to `grants` each path with why it is granted, and to
+    `withheld` each path a placeholder named that is never granted."""
+    out = {}
     for entry in entries:
         m = _PLACEHOLDER.match(entry)
         if m:
             if m.group(1) not in values:
                 _fail(origin, key, f"unknown placeholder {entry} (known: "
                       + ", ".join("{%s}" % k for k in values) + ")")
-            out.extend(values[m.group(1)]())
+            for path, reason in values[m.group(1)]():
+                path = os.path.normpath(path)
+                refused = never_granted(path)
+                if refused:
+                    withheld.append({"path": path, "placeholder": entry,
+                                     "reason": f"{refused} is never granted by a placeholder"})
+                else:
+                    out.setdefault(path, reason)
         elif not os.path.isabs(entry):
             _fail(origin, key, f"paths must be absolute or a placeholder, not {entry!r}")
         else:
-            out.append(entry)
-    # Keep the order, drop repeats.
-    return list(dict.fromkeys(os.path.normpath(p) for p in out))
+            # Written by the user: theirs to choose (check warns of / and ~).
+            out.setdefault(os.path.normpath(entry), f"profile: {key} entry {entry!r}")
+    access = key.rpartition(".")[2]
+    grants.extend({"path": p, "access": access, "reason": r} for p, r in out.items())
+    return list(out)
 
 
 # name or absolute path -> ([(path, version) of each file read], result):
@@ -415,6 +517,25 @@ def _resolve_shared(spec):
     result = _resolve(spec, read=read)
     _resolved[key] = (read, result)
     return result
+
+
+def _imports_hint(name, tables, module, sys_path):
+    """For the child's finders (_imports.py): the user's sys.path folders
+    (not granted whole), where the target's top-level package was found
+    if in one of them, and the profile as written (for the fix it shows)."""
+    folders = [p for p in sys_path if p and os.path.isabs(p) and not _sys_path_kind(p)]
+    hint = {"profile": name, "read": list(tables["landlock"]["read"]),
+            "folders": folders, "top": None, "top_dir": None, "target": module}
+    if module and folders:
+        spec = _target_spec(module, sys_path)
+        where = None
+        if spec is not None and spec.submodule_search_locations:
+            where = os.path.dirname(os.path.normpath(spec.submodule_search_locations[0]))
+        elif spec is not None and spec.origin and os.path.isabs(spec.origin):
+            where = os.path.dirname(spec.origin)
+        if where in folders:
+            hint["top"], hint["top_dir"] = module.partition(".")[0], where
+    return hint
 
 
 def _chosen(sandbox):
@@ -447,20 +568,38 @@ def prepare(sandbox, module, sys_path):
             tmpdir.append(tempfile.mkdtemp(prefix="extradite-"))
         return tmpdir
 
+    def target_package():
+        if not module:
+            return []
+        reason = "the target's package"
+        found = _target_package(module, sys_path)
+        if found and not os.path.isdir(found[0]):
+            reason = "the target's module"
+        return [(p, reason) for p in found]
+
     values = {
-        "python": _python_dirs,
-        "sys_path": lambda: [p for p in sys_path if p and os.path.isabs(p)],
-        "target_package": lambda: _target_package(module, sys_path) if module else [],
-        "libdirs": lambda: list(_LIB_DIRS),
-        "proc_self": lambda: ["/proc/self"],
-        "tmpdir": private_tmp,
+        "python": lambda: [(p, _python_kind(p)) for p in _python_dirs()],
+        # Whole: only the interpreter's own and site-packages entries. The
+        # cwd, a script's folder or a project root gives only the target's
+        # package ({target_package}), never the folder (docs/containment.md).
+        "sys_path": lambda: [
+            (p, kind) for p in sys_path
+            if p and os.path.isabs(p) and (kind := _sys_path_kind(p))
+        ],
+        "target_package": target_package,
+        "libdirs": lambda: [(p, "shared libraries") for p in _LIB_DIRS],
+        "proc_self": lambda: [("/proc/self", "the child's own /proc entry")],
+        "tmpdir": lambda: [(p, "private temp dir") for p in private_tmp()],
     }
     prepared = Prepared(name, policy, None)
     try:
         for key in ("read", "write"):
             policy["landlock"][key] = _expand(
-                origin, f"landlock.{key}", policy["landlock"][key], values
+                origin, f"landlock.{key}", policy["landlock"][key], values,
+                prepared.grants, prepared.withheld,
             )
+        if policy["landlock"]["enabled"]:
+            prepared.imports = _imports_hint(name, tables, module, sys_path)
         prepared.tmpdir = tmpdir[0] if tmpdir else None
         policy = {"name": name, **policy}
         # The same policy (plain data) checks the same: build its filter once.

@@ -27,6 +27,24 @@ _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(_core.__file__))
 
 # Every session still open, so none outlives the interpreter.
 _open_sessions = weakref.WeakSet()
+# session -> (grants, withheld) of its profile as prepared (_sandbox.py):
+# what sandbox_report() lists under "landlock".
+_grants = weakref.WeakKeyDictionary()
+
+
+def report(session):
+    """The session's sandbox report (a new dict), with the Landlock grants
+    the parent prepared: each path, its access and why it is granted."""
+    import copy
+
+    result = copy.deepcopy(session.sandbox_report)
+    grants = _grants.get(session)
+    if isinstance(result, dict) and isinstance(result.get("landlock"), dict) and grants:
+        landlock = result["landlock"]
+        if landlock.get("enabled"):
+            landlock["grants"] = copy.deepcopy(grants[0])
+            landlock["withheld"] = copy.deepcopy(grants[1])
+    return result
 
 # share_key -> _Shared; guarded by _lock. The lock guards the books only:
 # nobody holds it while a child starts, loads or stops, so a slow or
@@ -93,6 +111,8 @@ def start(module, sandbox, call_timeout, transport=("value", ()), learn=False):
     sys_path = child_sys_path()
     profile = _sandbox.prepare(sandbox, module, sys_path)
     options = {"sandbox": profile.policy}
+    if profile.imports is not None:
+        options["imports"] = profile.imports
     if learn:
         # The learning child compiles its own filter, for the listener.
         profile.policy["learn"] = True
@@ -116,6 +136,7 @@ def start(module, sandbox, call_timeout, transport=("value", ()), learn=False):
     # The private temp dir goes with the child, however it ends.
     cleanup = weakref.finalize(session, profile.cleanup)
     _open_sessions.add(session)
+    _grants[session] = (profile.grants, profile.withheld)
     # A forked process inherits stop() (and the finalizers calling it);
     # the child and its files stay its parent's.
     owner = os.getpid()

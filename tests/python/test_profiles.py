@@ -135,7 +135,7 @@ def test_mapping_profile_with_private_tmpdir(tmp_path, monkeypatch):
         "extends": "default",
         "seccomp": {"groups": ["core", "threads", "files_read", "files_write"]},
         "landlock": {
-            "read": ["{python}", "{sys_path}", "{libdirs}"],
+            "read": ["{python}", "{sys_path}", "{target_package}", "{libdirs}"],
             "write": ["{tmpdir}"],
         },
     }

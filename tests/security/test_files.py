@@ -172,16 +172,22 @@ def test_planting_code_in_the_installation_is_refused(spawn, profile, where):
 
 @pytest.mark.parametrize("profile", CONFINED)
 def test_reading_from_sys_path_after_load(spawn, profile):
-    # strict allows no open once the target is loaded; the others grant sys.path
-    path = os.path.join(HERE, "xtd_checks.py")
+    # strict allows no open once the target is loaded; the others grant
+    # the target's package and site-packages, never a folder of ours on
+    # sys.path (this one) beyond the target's package
+    ours = os.path.join(HERE, "xtd_checks.py")
+    own = os.path.join(os.path.dirname(extradite.__file__), "_selftest", "hostile", "files.py")
     attacker = spawn(TARGET, profile)()
+    with pytest.raises(PermissionError) as info:
+        attacker.read(ours)
+    assert_remote(info)
     if profile == "strict":
         with pytest.raises(PermissionError) as info:
-            attacker.read(path)
+            attacker.read(own)
         assert_remote(info)
     else:
-        with open(path, "rb") as f:
-            assert attacker.read(path) == f.read()
+        with open(own, "rb") as f:
+            assert attacker.read(own) == f.read()
 
 
 @pytest.mark.parametrize("profile", ["default", "network"])

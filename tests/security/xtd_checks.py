@@ -14,6 +14,18 @@ CONFINED = ("strict", "default", "network")
 # No hostile call may hang the suite: tests that do not test timeouts get this.
 BACKSTOP_TIMEOUT = 60.0
 
+
+def granting(profile, *paths):
+    """The built-in `profile` as a mapping that also grants reading
+    `paths`: only the target's package is granted from a folder on
+    sys.path that is not site-packages (docs/containment.md, "File
+    grants"), so a module of ours the child imports (to unpickle what we
+    pass it) needs its own grant."""
+    from extradite import _sandbox
+
+    read = _sandbox._resolve(profile)[2]["landlock"]["read"]
+    return {"extends": profile, "landlock": {"read": [*read, *paths]}}
+
 needs_syscall_table = pytest.mark.skipif(
     not NR, reason=f"extradite/_selftest/syscalls.py has no syscall numbers for {MACHINE}"
 )

@@ -74,11 +74,11 @@ class Attempt:
     (default: it went through); on_error(exc): how an ExtraditeRemoteError
     reads (default: an error); safe: harmless even where the profile
     allows it (if not, it is not run there); call_timeout: the session's
-    (None: the runner's)."""
+    (None: the runner's); where: see below."""
 
     def __init__(self, name, what, target, method, args=(), expect=None,
                  outcome=None, safe=True, cleanup=None, on_error=None,
-                 call_timeout=None):
+                 call_timeout=None, where=None):
         self.name = name
         self.what = what
         self.target = f"{HOSTILE}.{target}"
@@ -90,6 +90,9 @@ class Attempt:
         self.cleanup = cleanup
         self.on_error = on_error
         self.call_timeout = call_timeout
+        # where(ctx) -> (cwd, entries): the child is started from that
+        # directory with "" and entries first on sys.path (None: as is)
+        self.where = where
 
 
 def _raw(result):
@@ -200,6 +203,20 @@ def _files():
         lambda ctx: (os.path.join(ctx["package"], "xtd_planted.py"),),
         lambda p: ALLOW if p.may_write(os.path.join(_package(), "x")) else REFUSE,
         cleanup=lambda ctx: _unlink(os.path.join(ctx["package"], "xtd_planted.py"))))
+    # Issue 14, finding 1: a folder on sys.path that is not Python's own
+    # or site-packages is never granted whole, whatever it holds.
+    placed = {
+        "with cwd /": ("{secret}", lambda ctx: ("/", [])),
+        "~/.ssh with cwd ~": ("{home}/.ssh/id_rsa", lambda ctx: (ctx["home"], [])),
+        ".env beside a sys.path entry": (
+            "{project}/.env", lambda ctx: (ctx["tmp"], [ctx["project"]])),
+    }
+    for label, (path, where) in placed.items():
+        out.append(Attempt(
+            f"files/read {label}", f"read {path} ('' on sys.path)", "files:FileAttacker",
+            "read", lambda ctx, path=path: (path.format(**ctx),),
+            lambda p, path=path: ALLOW if p.may_read(path.format(**p.ctx)) else REFUSE,
+            where=where))
     out.append(Attempt(
         "files/read after load", "read a file of sys.path once loaded",
         "files:FileAttacker", "read", lambda ctx: (os.path.join(ctx["package"], "__init__.py"),),

@@ -39,6 +39,26 @@ class Result:
         return "differs"
 
 
+class _placed:
+    """While a child starts: the cwd and "" (python -c, the REPL) plus
+    `entries` first on sys.path, as (cwd, entries) says; None: as is."""
+
+    def __init__(self, where):
+        self.where = where
+
+    def __enter__(self):
+        if self.where:
+            cwd, entries = self.where
+            self.saved = (os.getcwd(), list(sys.path))
+            os.chdir(cwd)
+            sys.path[:0] = ["", *entries]
+
+    def __exit__(self, *exc):
+        if self.where:
+            os.chdir(self.saved[0])
+            sys.path[:] = self.saved[1]
+
+
 class Run:
     """One profile's run: its scratch files, a listener, and one child per
     hostile class, started again after an attempt kills it."""
@@ -73,7 +93,12 @@ class Run:
             "port": self.listener.getsockname()[1],
             "host_socket": self.host_socket.getsockname(),
             "package": os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+            # a home directory and a project root, each with a secret
+            "home": os.path.join(self.tmp, "home"),
+            "project": os.path.join(self.tmp, "project"),
         }
+        os.makedirs(os.path.join(self.ctx["home"], ".ssh"))
+        os.makedirs(self.ctx["project"])
         # the limits under test, or a size nothing refuses if unlimited
         self.ctx["file_size"] = self.profile.file_size or (1 << 20)
         self.ctx["processes"] = self.profile.processes or 4
@@ -83,7 +108,9 @@ class Run:
 
     def _reset_files(self):
         # what an attempt that got through changed must not decide the next
-        for path in (self.ctx["secret"], self.ctx["victim"]):
+        for path in (self.ctx["secret"], self.ctx["victim"],
+                     os.path.join(self.ctx["home"], ".ssh", "id_rsa"),
+                     os.path.join(self.ctx["project"], ".env")):
             with open(path, "wb") as f:
                 f.write(b"the parent's secret")
             os.chmod(path, 0o600)
@@ -107,17 +134,18 @@ class Run:
     def __exit__(self, *exc):
         self.close()
 
-    def _class(self, target, call_timeout=None):
+    def _class(self, target, call_timeout=None, where=None):
         import extradite
 
-        key = (target, call_timeout or CALL_TIMEOUT)
+        key = (target, call_timeout or CALL_TIMEOUT, where)
         if key not in self.classes:
-            self.classes[key] = extradite.extradite(
-                target, sandbox=self.sandbox, call_timeout=key[1])
+            with _placed(where and where(self.ctx)):
+                self.classes[key] = extradite.extradite(
+                    target, sandbox=self.sandbox, call_timeout=key[1])
         return self.classes[key]
 
-    def _drop(self, target, call_timeout=None):
-        cls = self.classes.pop((target, call_timeout or CALL_TIMEOUT), None)
+    def _drop(self, target, call_timeout=None, where=None):
+        cls = self.classes.pop((target, call_timeout or CALL_TIMEOUT, where), None)
         if cls is not None:
             cls.close()
 
@@ -131,17 +159,17 @@ class Run:
             return Result(attempt, expected, "not run", "the profile allows it; not harmless")
         timeout = attempt.call_timeout
         try:
-            cls = self._class(attempt.target, timeout)
+            cls = self._class(attempt.target, timeout, attempt.where)
             obj = cls()
             # the id of the call below: forged replies (corpus._budget) need it
             self.ctx["request_id"] = cls.__extradite_session__.requests + 1
             result = getattr(obj, attempt.method)(*attempt.args(self.ctx))
         except extradite.ExtraditeSandboxViolation as e:
-            self._drop(attempt.target, timeout)
+            self._drop(attempt.target, timeout, attempt.where)
             what = e.syscall or ("a foreign ABI" if e.syscall_nr is None else e.syscall_nr)
             return Result(attempt, expected, corpus.TRAP, f"{what}: child killed")
         except extradite.ExtraditeTimeoutError:
-            self._drop(attempt.target, timeout)
+            self._drop(attempt.target, timeout, attempt.where)
             return Result(attempt, expected, corpus.TIMEOUT,
                           f"no answer in {timeout or CALL_TIMEOUT:g} s: child killed")
         except extradite.ExtraditeRemoteError as e:
@@ -157,7 +185,7 @@ class Run:
             return Result(attempt, expected, "error",
                           f"{type_name}: {_core.escape_text(e.remote_message)}")
         except extradite.ExtraditeProtocolError as e:
-            self._drop(attempt.target, timeout)
+            self._drop(attempt.target, timeout, attempt.where)
             text = str(e).removeprefix("extradite: ")
             if text.startswith("reply budget exceeded"):
                 # the decode budget refused the reply and killed the child
@@ -166,7 +194,7 @@ class Run:
                 return Result(attempt, expected, corpus.REFUSE, f"killed: over {over}")
             return Result(attempt, expected, "error", text[:60])
         except extradite.ExtraditeError as e:
-            self._drop(attempt.target, timeout)
+            self._drop(attempt.target, timeout, attempt.where)
             return Result(attempt, expected, "error", str(e).removeprefix("extradite: ")[:60])
         finally:
             if attempt.cleanup:
