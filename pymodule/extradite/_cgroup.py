@@ -1,4 +1,4 @@
-"""Per-child cgroups: the limits rlimits cannot hold (issue 14).
+"""Per-child cgroups: the limits rlimits cannot hold.
 
 RLIMIT_NPROC never binds uid 0 (the kernel exempts the root user, whatever
 its capabilities), and without a user namespace it counts every process

@@ -1,4 +1,4 @@
-"""What lies beside the target's package (issue 14, finding 1): the cwd,
+"""What lies beside the target's package: the cwd,
 a home directory, a project root's .env, a module next to the target's
 package. Only the target's own package is granted from such a folder."""
 
