@@ -381,7 +381,9 @@ static int export_value(ex_session *s, PyObject *o, struct ex_buf *b,
         uint64_t id;
         int passed = 0, r;
 
-        if (PyModule_Check(o) && origin == EX_ORIGIN_PASSED) {
+        /* (A confined child is told so by the exposure rule, below.) */
+        if (PyModule_Check(o) &&
+            (origin == EX_ORIGIN_PASSED || !s->confined)) {
                 PyErr_Format(s->st->UnsupportedInteractionError,
                              "extradite: a module cannot be passed to the "
                              "child");

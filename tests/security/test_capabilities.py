@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+import types
 import weakref
 
 import pytest
@@ -75,6 +76,10 @@ def test_unconfined_keeps_the_documented_reach(spawn):
     # Not a security boundary: dunders and __dict__ stay reachable there.
     Walker = spawn(TARGET, "unconfined")
     assert Walker.sandbox_report()["exposure"]["rule"] == "unconfined"
+    # ... but, as it always was, never a module
+    holder = types.SimpleNamespace(module=os)
+    with pytest.raises(extradite.UnsupportedInteractionError, match="module"):
+        Walker().read(holder, "module")
 
 
 # ---- iteration still works, the parent iterating for the child ----------
