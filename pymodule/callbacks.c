@@ -39,12 +39,14 @@ static PyObject *exported_target(ex_session *s, PyObject *o)
 /* req (stolen) with its target replaced: a new tuple, or NULL. */
 static PyObject *with_target(PyObject *req, PyObject *target)
 {
-        PyObject *out = PyTuple_GetSlice(req, 1, PyTuple_GET_SIZE(req));
-        PyObject *head = out ? PyTuple_Pack(1, target) : NULL;
+        Py_ssize_t n = PyTuple_GET_SIZE(req);
+        PyObject *out = PyTuple_New(n);
 
+        for (Py_ssize_t i = 0; out && i < n; i++)
+                PyTuple_SET_ITEM(out, i,
+                                 Py_NewRef(i ? PyTuple_GET_ITEM(req, i)
+                                             : target));
         Py_DECREF(req);
-        Py_XSETREF(out, head ? PySequence_Concat(head, out) : NULL);
-        Py_XDECREF(head);
         return out;
 }
 

@@ -178,6 +178,20 @@ static const char *ungranted_kind(PyObject *o)
         return NULL;
 }
 
+/* Whether a handle to o may be minted (0), or -1 with PermissionError
+ * naming its kind (or another exception). */
+static int refused(PyObject *o, enum ex_origin origin, int passed_before)
+{
+        const char *kind = internal_kind(o);
+
+        if (!kind && origin == EX_ORIGIN_REACHED && !passed_before) {
+                kind = ungranted_kind(o);
+                if (!kind && PyErr_Occurred())
+                        return -1;
+        }
+        return kind ? refuse(kind) : 0;
+}
+
 /* ---- ParentIterator: a generator as a confined child holds it -------
  * The child's requests run on this object, which has no attribute at all:
  * the parent runs the generator for it (next), and gi_frame, send() and
@@ -255,18 +269,10 @@ PyObject *ex_exposure_unwrap(ex_state *st, PyObject *o)
 PyObject *ex_exposure_admit(ex_state *st, PyObject *o, enum ex_origin origin,
                             int passed_before)
 {
-        const char *kind = internal_kind(o);
         ex_parent_iter *it;
 
-        if (!kind && origin == EX_ORIGIN_REACHED && !passed_before) {
-                kind = ungranted_kind(o);
-                if (!kind && PyErr_Occurred())
-                        return NULL;
-        }
-        if (kind) {
-                refuse(kind);
+        if (refused(o, origin, passed_before) < 0)
                 return NULL;
-        }
         if (!PyGen_CheckExact(o))
                 return Py_NewRef(o);
         it = PyObject_GC_New(ex_parent_iter, st->ParentIteratorType);
@@ -294,7 +300,6 @@ int ex_exposure_vet_request(ex_state *st, uint8_t op, PyObject *target,
 {
         PyTypeObject *tp = Py_TYPE(target);
         int is_class = PyType_Check(target), r;
-        const char *kind;
 
         /* A generator is only ever a ParentIterator's (ex_exposure_admit):
          * the child's requests never run on it directly. */
@@ -304,10 +309,7 @@ int ex_exposure_vet_request(ex_state *st, uint8_t op, PyObject *target,
         case EX_VET_CALLEE:
                 /* a method found by name is judged as if it were handed
                  * out: obj.runner = os.system must not run either */
-                kind = internal_kind(target);
-                if (!kind && !passed_before)
-                        kind = ungranted_kind(target);
-                return kind ? refuse(kind) : PyErr_Occurred() ? -1 : 0;
+                return refused(target, EX_ORIGIN_REACHED, passed_before);
         case EX_OP_CALL:
         case EX_OP_DUNDER:
                 return 0;
