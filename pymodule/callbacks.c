@@ -54,6 +54,8 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
                            struct ex_buf *in, int64_t deadline_ms)
 {
         struct ex_codec_hooks hooks;
+        struct ex_handout ho;
+        struct ex_minted minted = {0};
         struct ex_buf out = {0};
         struct ex_frame_header rh = {.request_id = h->request_id,
                                      .chain_id = h->chain_id};
@@ -94,20 +96,28 @@ int ex_session_serve_child(ex_session *s, const struct ex_frame_header *h,
         if (!res && PyErr_ExceptionMatches(PyExc_KeyboardInterrupt))
                 return -EINTR;
 
-        ex_session_reply_hooks(s, &hooks);
+        ex_session_reply_hooks(s, &ho, &minted, &hooks);
         if (res && (as_handle ? ex_session_export_reply(s, res, &out)
                               : ex_encode(s->st, &hooks, res, &out,
                                           s->limits.max_depth)) == 0) {
                 rh.kind = EX_MSG_REPLY;
+                ex_session_minted_end(s, &minted, 1);
         } else {
+                PyObject *exc;
+
                 if (!PyErr_Occurred())
                         PyErr_NoMemory();
+                /* The handles of a reply that is not sent go back (which
+                 * may run __del__: not with our error set). */
+                exc = PyErr_GetRaisedException();
+                ex_session_minted_end(s, &minted, 0);
+                PyErr_SetRaisedException(exc);
+                ho.minted = NULL;
                 rh.kind = EX_MSG_ERROR;
                 /* A confined child learns the type and message of our
                  * error, not our traceback (source lines, notes). */
                 if (ex_encode_error(s->st, !s->confined,
-                                    ex_session_encode_other,
-                                    &s->handout[EX_ORIGIN_REACHED],
+                                    ex_session_encode_other, &ho,
                                     &out) < 0) {
                         PyErr_Clear();
                         ex_buf_free(&out);

@@ -372,18 +372,45 @@ static int put_export(PyObject *o, uint64_t id, struct ex_buf *b)
         return r < 0 ? -1 : 0;
 }
 
+/* Note id in m: 0, or -1 with MemoryError. */
+static int note_minted(struct ex_minted *m, uint64_t id)
+{
+        if (m->n == m->cap) {
+                size_t cap = m->cap ? m->cap * 2 : 8;
+                uint64_t *v = PyMem_Realloc(m->id, cap * sizeof(*v));
+
+                if (!v) {
+                        PyErr_NoMemory();
+                        return -1;
+                }
+                m->id = v;
+                m->cap = cap;
+        }
+        m->id[m->n++] = id;
+        return 0;
+}
+
+void ex_session_minted_end(ex_session *s, struct ex_minted *m, int sent)
+{
+        for (size_t i = 0; !sent && i < m->n; i++)
+                ex_exports_release(&s->exports, m->id[i], 1);
+        PyMem_Free(m->id);
+        *m = (struct ex_minted){0};
+}
+
 /* The one place a handle to a parent object is minted: the exposure rule
  * judges it first (exposure.h), and may hand out a stand-in. */
-static int export_value(ex_session *s, PyObject *o, struct ex_buf *b,
-                        enum ex_origin origin)
+static int export_value(const struct ex_handout *ho, PyObject *o,
+                        struct ex_buf *b)
 {
+        ex_session *s = ho->s;
         PyObject *minted;
         uint64_t id;
         int passed = 0, r;
 
         /* (A confined child is told so by the exposure rule, below.) */
         if (PyModule_Check(o) &&
-            (origin == EX_ORIGIN_PASSED || !s->confined)) {
+            (ho->origin == EX_ORIGIN_PASSED || !s->confined)) {
                 PyErr_Format(s->st->UnsupportedInteractionError,
                              "extradite: a module cannot be passed to the "
                              "child");
@@ -391,7 +418,7 @@ static int export_value(ex_session *s, PyObject *o, struct ex_buf *b,
         }
         if (s->confined) {
                 ex_exports_find(&s->exports, o, &passed);
-                minted = ex_exposure_admit(s->st, o, origin, passed);
+                minted = ex_exposure_admit(s->st, o, ho->origin, passed);
                 if (!minted) {
                         if (PyErr_ExceptionMatches(PyExc_PermissionError))
                                 s->refused++;
@@ -401,11 +428,12 @@ static int export_value(ex_session *s, PyObject *o, struct ex_buf *b,
                 minted = Py_NewRef(o);
         }
         r = ex_exports_put(&s->exports, minted, o, 0,
-                           origin == EX_ORIGIN_PASSED, &id);
+                           ho->origin == EX_ORIGIN_PASSED, &id);
         Py_DECREF(minted);
         if (r < 0)
                 return -1;
-        if (put_export(o, id, b) < 0) {
+        if (put_export(o, id, b) < 0 ||
+            (ho->minted && note_minted(ho->minted, id) < 0)) {
                 ex_exports_release(&s->exports, id, 1);
                 if (!PyErr_Occurred())
                         PyErr_NoMemory();
@@ -440,7 +468,7 @@ static int parent_encode_other(void *ctx, PyObject *o, struct ex_buf *b)
                 return 0;
         }
         if (by_handle(o))
-                return export_value(s, o, b, ho->origin);
+                return export_value(ho, o, b);
         if (pickle_value(s->st, o, b) == 0)
                 return 0;
         /* Not picklable (a lock, a local class's instance, a closure's
@@ -449,7 +477,7 @@ static int parent_encode_other(void *ctx, PyObject *o, struct ex_buf *b)
                 return -1;
         PyErr_Clear();
         b->len = mark;
-        return export_value(s, o, b, ho->origin);
+        return export_value(ho, o, b);
 }
 
 /* ---- transport policy -------------------------------------------------
@@ -511,7 +539,7 @@ static int reference_by_policy(void *ctx, PyObject *o, struct ex_buf *b)
         if (PyObject_TypeCheck(o, s->st->RemoteObjectType) ||
             by_rules_or_default(s, o) != EX_POLICY_REFERENCE)
                 return 0;
-        return export_value(s, o, b, ho->origin) < 0 ? -1 : 1;
+        return export_value(ho, o, b) < 0 ? -1 : 1;
 }
 
 static int reference_always(void *ctx, PyObject *o, struct ex_buf *b)
@@ -520,15 +548,15 @@ static int reference_always(void *ctx, PyObject *o, struct ex_buf *b)
 
         if (PyObject_TypeCheck(o, ho->s->st->RemoteObjectType))
                 return 0;
-        return export_value(ho->s, o, b, ho->origin) < 0 ? -1 : 1;
+        return export_value(ho, o, b) < 0 ? -1 : 1;
 }
 
-static void hooks_for(ex_session *s, enum ex_origin origin,
+static void hooks_for(ex_session *s, struct ex_handout *ho,
                       struct ex_codec_hooks *h)
 {
         int plain = s->default_policy == EX_POLICY_VALUE && !s->type_rules;
 
-        *h = (struct ex_codec_hooks){.ctx = &s->handout[origin],
+        *h = (struct ex_codec_hooks){.ctx = ho,
                                      .encode_other = parent_encode_other,
                                      .decode_handle = NULL,
                                      .out_of_band = true,
@@ -539,12 +567,15 @@ static void hooks_for(ex_session *s, enum ex_origin origin,
 
 void ex_session_encode_hooks(ex_session *s, struct ex_codec_hooks *h)
 {
-        hooks_for(s, EX_ORIGIN_PASSED, h);
+        hooks_for(s, &s->handout, h);
 }
 
-void ex_session_reply_hooks(ex_session *s, struct ex_codec_hooks *h)
+void ex_session_reply_hooks(ex_session *s, struct ex_handout *ho,
+                            struct ex_minted *minted,
+                            struct ex_codec_hooks *h)
 {
-        hooks_for(s, EX_ORIGIN_REACHED, h);
+        *ho = (struct ex_handout){s, EX_ORIGIN_REACHED, minted};
+        hooks_for(s, ho, h);
 }
 
 int ex_session_call_hooks(ex_session *s, PyObject *call_policy,
@@ -571,7 +602,10 @@ int ex_session_encode_args(ex_session *s, PyObject *const *args, size_t nargs,
 {
         Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0, skip = -1;
         uint32_t depth = s->limits.max_depth - 1;
+        struct ex_minted minted = {0};
+        struct ex_handout ho = {s, EX_ORIGIN_PASSED, &minted};
         struct ex_codec_hooks hooks;
+        int r = -1;
 
         for (Py_ssize_t i = 0; i < nkw; i++)
                 if (PyUnicode_CompareWithASCIIString(
@@ -581,11 +615,13 @@ int ex_session_encode_args(ex_session *s, PyObject *const *args, size_t nargs,
                                                : call_policy,
                                   &hooks) < 0)
                 return -1;
+        /* Handles minted for arguments that then fail are taken back. */
+        hooks.ctx = &ho;
         if (ex_put_container(b, EX_TAG_TUPLE, (uint32_t)nargs) < 0)
                 goto nomem;
         for (size_t i = 0; i < nargs; i++)
                 if (ex_encode(s->st, &hooks, args[i], b, depth) < 0)
-                        return -1;
+                        goto out;
         if (ex_put_container(b, EX_TAG_DICT,
                              (uint32_t)(nkw - (skip >= 0))) < 0)
                 goto nomem;
@@ -596,12 +632,24 @@ int ex_session_encode_args(ex_session *s, PyObject *const *args, size_t nargs,
                               depth) < 0 ||
                     ex_encode(s->st, &hooks, args[nargs + (size_t)i], b,
                               depth) < 0)
-                        return -1;
+                        goto out;
         }
-        return 0;
+        r = 0;
+        goto out;
 nomem:
         PyErr_NoMemory();
-        return -1;
+out:
+        if (r < 0) {
+                /* (Taking handles back may run __del__: not with our
+                 * error set.) */
+                PyObject *exc = PyErr_GetRaisedException();
+
+                ex_session_minted_end(s, &minted, 0);
+                PyErr_SetRaisedException(exc);
+        } else {
+                ex_session_minted_end(s, &minted, 1);
+        }
+        return r;
 }
 
 int ex_session_encode_args_tuple(ex_session *s, PyObject *args,
@@ -714,7 +762,9 @@ static PyObject *parse_rules(PyObject *rules)
 
 int ex_session_export_reply(ex_session *s, PyObject *o, struct ex_buf *b)
 {
-        return export_value(s, o, b, EX_ORIGIN_REACHED);
+        struct ex_handout ho = {s, EX_ORIGIN_REACHED, NULL};
+
+        return export_value(&ho, o, b);
 }
 
 int ex_session_encode_other(void *ctx, PyObject *o, struct ex_buf *b)
@@ -1702,10 +1752,7 @@ static PyObject *session_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         s->booting = 1;
         s->profile = Py_NewRef(profile);
         s->confined = is_confined(options);
-        s->handout[EX_ORIGIN_PASSED] =
-                (struct ex_handout){s, EX_ORIGIN_PASSED};
-        s->handout[EX_ORIGIN_REACHED] =
-                (struct ex_handout){s, EX_ORIGIN_REACHED};
+        s->handout = (struct ex_handout){s, EX_ORIGIN_PASSED, NULL};
         s->learning = is_learning(options);
         s->default_policy = default_policy;
         s->type_rules = rules == Py_None ? NULL : Py_NewRef(rules);

@@ -37,11 +37,22 @@ struct ex_stashed {
 
 struct ex_session;
 
-/* The context of the encoder's hooks: the session, and why its objects
- * are being handed to the child (exposure.h). */
+/* The handles minted while one value was encoded, so that they can be
+ * taken back when the value is not sent after all (its encoding failed
+ * part way): a child asking for replies that fail must not grow our
+ * export table. */
+struct ex_minted {
+        uint64_t *id; /* owned */
+        size_t n, cap;
+};
+
+/* The context of the encoder's hooks: the session, why its objects are
+ * being handed to the child (exposure.h), and where the handles minted
+ * are noted (NULL: nowhere). */
 struct ex_handout {
         struct ex_session *s;
         enum ex_origin origin;
+        struct ex_minted *minted;
 };
 
 typedef struct ex_session {
@@ -93,7 +104,7 @@ typedef struct ex_session {
         /* the exposure rule applies (exposure.h); refusals counted */
         int confined;
         uint64_t refused;
-        struct ex_handout handout[2]; /* by enum ex_origin */
+        struct ex_handout handout; /* the parent's own values (passed) */
         /* transport policy: EX_POLICY_VALUE or _REFERENCE, and the
          * type rules as (type, policy) pairs in the order given */
         int default_policy;
@@ -138,8 +149,15 @@ PyObject *ex_session_call(ex_session *s, uint8_t op,
  * them); other values are pickled (the parent is trusted). */
 void ex_session_encode_hooks(ex_session *s, struct ex_codec_hooks *h);
 /* The same for answers to the child's requests: what the child reached
- * (EX_ORIGIN_REACHED), which the exposure rule judges more strictly. */
-void ex_session_reply_hooks(ex_session *s, struct ex_codec_hooks *h);
+ * (EX_ORIGIN_REACHED), which the exposure rule judges more strictly. The
+ * caller's *ho (kept alive while h is used) notes the handles minted in
+ * *minted, for ex_session_minted_end. */
+void ex_session_reply_hooks(ex_session *s, struct ex_handout *ho,
+                            struct ex_minted *minted,
+                            struct ex_codec_hooks *h);
+/* Done with the handles noted in m: taken back unless the value that
+ * carried them was sent; m is emptied. */
+void ex_session_minted_end(ex_session *s, struct ex_minted *m, int sent);
 
 enum { EX_POLICY_VALUE = 0, EX_POLICY_REFERENCE = 1 };
 

@@ -142,6 +142,19 @@ def test_a_module_cannot_be_passed(Counter):
     assert counter.increment(1) == 1
 
 
+def test_arguments_that_fail_leave_no_handle_behind(Counter):
+    # the function's handle is minted before the module fails the call:
+    # it must not stay exported, the child never saw it
+    def callback():
+        pass
+
+    counter = Counter()
+    with pytest.raises(extradite.UnsupportedInteractionError, match="module"):
+        counter.echo([callback, os])
+    assert not any(o is callback
+                   for o in Counter.__extradite_session__._exported_objects())
+
+
 def test_child_objects_come_back_as_handles(Counter):
     counter = Counter()
     helper = counter.make_helper("h1")

@@ -17,6 +17,7 @@ import pytest
 
 import extradite
 from xtd_catalogue import (Color, IterByGenerator, Tools, async_generator_function,
+                           module_level_function,
                            coroutine_function, generator_function)
 from xtd_checks import CONFINED, granting
 
@@ -165,6 +166,25 @@ def test_methods_reached_on_standard_library_objects_are_refused(spawn, profile)
     walker.call_member(holder, "append", 1, __extradite_policy__="reference")
     assert items == [1]
     assert walker.call_member(holder, "method", 3, __extradite_policy__="reference") == 3
+
+
+@pytest.mark.parametrize("profile", CONFINED)
+def test_a_refused_reply_leaves_no_handle_behind(spawn, profile):
+    # The reply [a function, eval] fails at eval: the function's handle,
+    # minted first, never reached the child and must not stay exported
+    # (a child asking again and again would grow our table).
+    class Holder:  # local: not picklable, so it goes by handle
+        pass
+
+    holder = Holder()
+    holder.mixed = [module_level_function, eval]
+    Walker = spawn(TARGET, profile)
+    walker = Walker()
+    for _ in range(3):
+        with pytest.raises(PermissionError, match="built-in function"):
+            walker.read(holder, "mixed", __extradite_policy__="reference")
+    exported = Walker.__extradite_session__._exported_objects()
+    assert not any(o is module_level_function for o in exported)
 
 
 # ---- the breadth-first walk over a catalogue of ordinary objects --------
