@@ -65,7 +65,9 @@ static int user_class(PyTypeObject *tp)
  * user's classes; types.SimpleNamespace, which is only the attributes its
  * user gave it; and the built-in containers the `reference` transport
  * policy passes (lst.append, d.get), whose methods only hand out their
- * items — each judged again by ex_exposure_admit. 1, 0, or -1. */
+ * items — each judged again by ex_exposure_admit — and build nothing
+ * bigger than what the child sends (not bytearray: ba.zfill(2**30)).
+ * 1, 0, or -1. */
 static int user_instance(PyObject *o)
 {
         PyTypeObject *tp = Py_TYPE(o);
@@ -73,7 +75,7 @@ static int user_instance(PyObject *o)
         if (PyType_Check(o))
                 return 0;
         if (PyList_Check(o) || PyDict_Check(o) || PyAnySet_Check(o) ||
-            PyTuple_Check(o) || PyByteArray_Check(o) ||
+            PyTuple_Check(o) ||
             strcmp(tp->tp_name, "types.SimpleNamespace") == 0)
                 return 1;
         return user_class(tp);

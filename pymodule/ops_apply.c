@@ -411,6 +411,43 @@ PyObject *ex_apply_batch(ex_state *st, PyObject *obj, PyObject *name,
         return results;
 }
 
+/* Items a hostile requester may have us build by repeating a sequence
+ * (lst * n): len * n of them, however few bytes n took to send. */
+#define REPEAT_MAX_ITEMS ((Py_ssize_t)1 << 24)
+
+/* For mul, rmul and imul of a sequence by an int: -1 with MemoryError when
+ * the result would hold more than REPEAT_MAX_ITEMS items, else 0. */
+static int bound_repeat(PyObject *name, PyObject *obj, PyObject *args)
+{
+        PySequenceMethods *sq = Py_TYPE(obj)->tp_as_sequence;
+        PyNumberMethods *nb = Py_TYPE(obj)->tp_as_number;
+        Py_ssize_t len, count;
+        PyObject *n;
+
+        if (PyTuple_GET_SIZE(args) != 1 || !sq || !sq->sq_repeat ||
+            (nb && nb->nb_multiply) ||
+            (PyUnicode_CompareWithASCIIString(name, "mul") != 0 &&
+             PyUnicode_CompareWithASCIIString(name, "rmul") != 0 &&
+             PyUnicode_CompareWithASCIIString(name, "imul") != 0))
+                return 0;
+        n = PyTuple_GET_ITEM(args, 0);
+        if (!PyLong_Check(n))
+                return 0;
+        count = PyLong_AsSsize_t(n);
+        len = PyObject_Size(obj);
+        if (count == -1 || len < 0) {
+                PyErr_Clear(); /* the operation itself says what is wrong */
+                return 0;
+        }
+        if (count <= 0 || len <= REPEAT_MAX_ITEMS / count)
+                return 0;
+        PyErr_Format(PyExc_MemoryError,
+                     "extradite: repeating a sequence of %zd items %zd times "
+                     "would build more than %zd items in the parent",
+                     len, count, REPEAT_MAX_ITEMS);
+        return -1;
+}
+
 static PyObject *call_with(PyObject *fn, PyObject *args, PyObject *kwargs)
 {
         return PyObject_Call(fn, args,
@@ -471,7 +508,8 @@ PyObject *ex_apply_request(ex_state *st, uint8_t op, PyObject *req,
                 if (!PyArg_ParseTuple(req, "OUO!", &obj, &name, &PyTuple_Type,
                                       &args))
                         break;
-                if (vet && vet(ctx, op, obj, name) < 0)
+                if (vet && (vet(ctx, op, obj, name) < 0 ||
+                            bound_repeat(name, obj, args) < 0))
                         return NULL;
                 return ex_apply_dunder(st, obj, name, args, as_handle);
         case EX_OP_BATCH:

@@ -42,7 +42,8 @@ PyObject *ex_apply_batch(ex_state *st, PyObject *obj, PyObject *name,
 /* The requests both sides serve on objects they own: EX_OP_CALL,
  * CALL_METHOD, GETATTR, SETATTR, DELATTR, DUNDER and BATCH, each with its
  * request tuple. `vet` (may be NULL) sees every request once parsed, before
- * anything runs. The result, or NULL with the operation's exception, or
+ * anything runs; with a vet (a hostile requester) sequence repetition
+ * (lst * n) is also bounded in the items it builds. The result, or NULL with the operation's exception, or
  * ProtocolError for a malformed request or another op. *as_handle as for
  * ex_apply_dunder. */
 PyObject *ex_apply_request(ex_state *st, uint8_t op, PyObject *req,

@@ -187,6 +187,20 @@ def test_a_refused_reply_leaves_no_handle_behind(spawn, profile):
     assert not any(o is module_level_function for o in exported)
 
 
+@pytest.mark.parametrize("profile", CONFINED)
+def test_what_the_child_has_us_build_is_bounded(spawn, profile):
+    walker = spawn(TARGET, profile)()
+    items = [0] * 16
+    assert walker.repeat(items, 4, __extradite_policy__="reference") == 64
+    # 2**25 items (256 MiB of pointers) for a few bytes of request
+    with pytest.raises(MemoryError, match="repeating a sequence"):
+        walker.repeat(items, 1 << 21, __extradite_policy__="reference")
+    # a bytearray's methods build what they are told (ba.zfill(2**30))
+    with pytest.raises(PermissionError):
+        walker.call_member(bytearray(b"x"), "zfill", 1 << 30,
+                           __extradite_policy__="reference")
+
+
 # ---- the breadth-first walk over a catalogue of ordinary objects --------
 
 @pytest.mark.parametrize("profile", CONFINED)

@@ -137,6 +137,10 @@ class Walker:
     def call_member(self, obj, name, *args):
         return getattr(obj, name)(*args)
 
+    def repeat(self, sequence, times):
+        """Have the parent repeat one of its sequences: its len."""
+        return len(sequence * times)
+
     def held_reprs(self):
         out = []
         for handle in self.held:
