@@ -110,9 +110,10 @@ def _make_class(session, stop, handle, target, name, qualname, methods, doc):
         "get_effective_policy": _PolicyQuery(trace=False),
         "get_effective_policy_trace": _PolicyQuery(trace=True),
     }
+    # `methods` are public identifiers only: Session.load filters the
+    # child's list (pymodule/exposure.c).
     for method in methods:
-        # Only names Python could spell: no escape sequences in dir().
-        if isinstance(method, str) and method.isidentifier() and method not in namespace:
+        if method not in namespace:
             namespace[method] = _core.MethodDescriptor(method)
     return _ProxyClassMeta(name, (_core.RemoteObject,), namespace)
 
