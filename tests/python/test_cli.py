@@ -321,3 +321,14 @@ def test_learn_errors(tmp_path):
     assert_one_line_error(cli("learn", "bad", "--exercise", str(good)), 2, "not of the form")
     assert_one_line_error(cli("learn", "xtd_targets.nope:X", "--exercise", str(good)),
                           1, "ModuleNotFoundError")
+
+
+def test_selftest_prints_the_childs_text_escaped():
+    # a detail is often the child's own text (a result, an error message)
+    from extradite._selftest import corpus, runner
+
+    attempt = corpus.attempts()[0]
+    result = runner.Result(attempt, corpus.REFUSE, corpus.ALLOW,
+                           "found \x1b]52;c;cHduZWQ=\x07 and \u202ehidden")
+    assert not any(c in result.detail for c in "\x1b\x07\u202e")
+    assert "found" in result.detail and "hidden" in result.detail

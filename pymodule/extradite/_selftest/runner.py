@@ -23,7 +23,9 @@ class Result:
         self.attempt = attempt
         self.expected = expected
         self.outcome = outcome
-        self.detail = detail
+        # often the child's own text (a result, an error message): escaped
+        # here, once, before it is printed
+        self.detail = _core.escape_text(str(detail))
 
     @property
     def got_through(self):
@@ -175,15 +177,14 @@ class Run:
         except extradite.ExtraditeRemoteError as e:
             if attempt.on_error:
                 return Result(attempt, expected, *attempt.on_error(e))
-            # the child chose this text: escaped before it is printed
-            type_name = _core.escape_text(e.remote_type_name)
+            type_name = e.remote_type_name
             if isinstance(e, (PermissionError, MemoryError)) or getattr(
                     e, "errno", None) in _NETWORK_REFUSALS:
                 code = getattr(e, "errno", None)
                 name = f" ({os.strerror(code)})" if code else ""
                 return Result(attempt, expected, corpus.REFUSE, f"{type_name}{name}")
             return Result(attempt, expected, "error",
-                          f"{type_name}: {_core.escape_text(e.remote_message)}")
+                          f"{type_name}: {e.remote_message}")
         except extradite.ExtraditeProtocolError as e:
             self._drop(attempt.target, timeout, attempt.where)
             text = str(e).removeprefix("extradite: ")
