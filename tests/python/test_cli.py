@@ -325,8 +325,6 @@ def test_learn_errors(tmp_path):
 
 def test_selftest_prints_the_childs_text_escaped():
     # a detail is often the child's own text (a result, an error message)
-    from extradite._selftest import corpus, runner
-
     attempt = corpus.attempts()[0]
     result = runner.Result(attempt, corpus.REFUSE, corpus.ALLOW,
                            "found \x1b]52;c;cHduZWQ=\x07 and \u202ehidden")
