@@ -90,7 +90,7 @@ def test_a_parent_callbacks_stop_iteration_does_not_end_the_childs_loop(reporter
         "raised", "ExtraditeRemoteError", "StopIteration")
 
 
-class ParentIterator:
+class CountDown:
     def __init__(self, n):
         self.n = n
 
@@ -110,7 +110,7 @@ def test_the_child_still_iterates_a_parent_iterator(reporter):
 
     assert reporter.iterate(numbers()) == [1, 2, 3]
     # by handle: the child's next() on our object, ended by our StopIteration
-    assert reporter.iterate(ParentIterator(3), __extradite_policy__="reference") == [2, 1, 0]
+    assert reporter.iterate(CountDown(3), __extradite_policy__="reference") == [2, 1, 0]
 
 
 def test_a_callbacks_stop_iteration_passed_on_by_a_remote_next_is_an_error(reporter):
