@@ -113,6 +113,18 @@ def _trap(p):
     return TRAP if p.seccomp else ALLOW
 
 
+def _always_refused(p):
+    """What no profile's child may do (the parent holds it, not the
+    sandbox)."""
+    return REFUSE
+
+
+def _confined_refuses(p):
+    """What the parent's exposure rule refuses wherever it applies (every
+    profile with seccomp or Landlock on)."""
+    return REFUSE if p.confined else ALLOW
+
+
 def _seccomp_refuses(p):
     return REFUSE if p.seccomp else ALLOW
 
@@ -203,8 +215,8 @@ def _files():
         lambda ctx: (os.path.join(ctx["package"], "xtd_planted.py"),),
         lambda p: ALLOW if p.may_write(os.path.join(_package(), "x")) else REFUSE,
         cleanup=lambda ctx: _unlink(os.path.join(ctx["package"], "xtd_planted.py"))))
-    # Issue 14, finding 1: a folder on sys.path that is not Python's own
-    # or site-packages is never granted whole, whatever it holds.
+    # A folder on sys.path that is not Python's own or site-packages is
+    # never granted whole, whatever it holds.
     placed = {
         "with cwd /": ("{secret}", lambda ctx: ("/", [])),
         "~/.ssh with cwd ~": ("{home}/.ssh/id_rsa", lambda ctx: (ctx["home"], [])),
@@ -247,7 +259,8 @@ def _network():
 
 
 def _containment():
-    """Issue 14: what neither Landlock nor the namespaces hold."""
+    """What neither Landlock nor the namespaces hold: host unix sockets,
+    setuid bits, metadata by path, memfd pages, threads."""
     def told_apart(result):
         return (ALLOW, "told them apart") if result else (REFUSE, "same answers")
 
@@ -363,9 +376,6 @@ def _capabilities():
     applies (docs/security-model.md). Not run elsewhere: it would run code
     in this process."""
 
-    def confined(p):
-        return REFUSE if p.confined else ALLOW
-
     def walk(make):
         def args(ctx):
             marker = os.path.join(ctx["tmp"], "frame-walk-ran")
@@ -392,7 +402,7 @@ def _capabilities():
     ]
     return [Attempt(f"capabilities/frame walk: {name}",
                     f"walk {what} to the parent's eval", "walker:Walker", "frame_walk",
-                    walk(make), expect=confined, outcome=outcome, safe=False)
+                    walk(make), expect=_confined_refuses, outcome=outcome, safe=False)
             for name, what, make in ways]
 
 
@@ -440,19 +450,19 @@ def _text():
     reporter = "remote_text:Reporter"
     return [
         Attempt("text/StopIteration", "end the parent's loop with a StopIteration",
-                reporter, "stop_at", (2,), lambda p: REFUSE, on_error=_stop_iteration),
+                reporter, "stop_at", (2,), _always_refused, on_error=_stop_iteration),
         Attempt("text/escapes in an error", "escape sequences in a message and a note",
-                reporter, "raise_escapes", (), lambda p: REFUSE, on_error=_shown_raw),
+                reporter, "raise_escapes", (), _always_refused, on_error=_shown_raw),
         Attempt("text/escapes in a type name", "escape sequences in an error's type name",
-                reporter, "raise_escape_type", (), lambda p: REFUSE, on_error=_shown_raw),
+                reporter, "raise_escape_type", (), _always_refused, on_error=_shown_raw),
         Attempt("text/escapes in a repr", "escape sequences in an object's repr",
-                reporter, "escaping", (), lambda p: REFUSE,
+                reporter, "escaping", (), _always_refused,
                 lambda obj: (ALLOW, "raw escape sequences") if _raw_controls(repr(obj))
                 else (REFUSE, "escaped")),
         # unconfined keeps the seed's behaviour: the whole traceback
         Attempt("text/parent's source", "read the parent's source in a callback's error",
                 reporter, "callback_error_seen", (_parent_callback,),
-                lambda p: REFUSE if p.confined else ALLOW, _saw_parent_source),
+                _confined_refuses, _saw_parent_source),
     ]
 
 
@@ -485,19 +495,16 @@ def _budget():
     refused, with the child killed, by the parent's decode budget
     (docs/reply-budget.md). Each writes a forged reply to the call it
     serves, whose id the runner puts in ctx."""
-    def refused(p):
-        return REFUSE
-
     def rid(*rest):
         return lambda ctx: (ctx["request_id"], *rest)
 
     return [
         Attempt("budget/hash_flood", "reply a set of 30,000 ints with one hash",
-                "budget:HashFlooder", "hash_flood", rid("set", 30000), refused),
+                "budget:HashFlooder", "hash_flood", rid("set", 30000), _always_refused),
         Attempt("budget/amplification", "reply 16 MiB of packed int16s (~320 MB built)",
-                "budget:Amplifier", "amplification", rid(1, 8_000_000), refused),
+                "budget:Amplifier", "amplification", rid(1, 8_000_000), _always_refused),
         Attempt("budget/arena_refs", "reply one 8 MiB arena region named 40 times",
-                "budget:ArenaNamer", "arena_refs", rid(40), refused),
+                "budget:ArenaNamer", "arena_refs", rid(40), _always_refused),
     ]
 
 
