@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "oob.h"
+#include "reply_budget.h"
 
 /* ---- the types, in module state --------------------------------------- */
 
@@ -692,6 +693,33 @@ static PyObject *make_uuid(ex_state *st, const struct ex_item *it)
         return res;
 }
 
+/* A range is a few bytes on the wire and a handful in memory, but what
+ * it is used for builds its items: lst.extend(r), set(r), a callback's
+ * loop. Under a decode budget (the parent's, of what its child sends) it
+ * is charged the list it stands for. Steals `range`. */
+static PyObject *charge_range(ex_state *st, struct ex_reader *r,
+                              PyObject *range)
+{
+        Py_ssize_t n;
+        int rc;
+
+        if (!r->budget.on || r->budget.mem_max == 0)
+                return range;
+        n = PyObject_Size(range);
+        if (n < 0) {
+                PyErr_Clear(); /* longer than a Py_ssize_t counts */
+                n = PY_SSIZE_T_MAX;
+        }
+        rc = (uint64_t)n > UINT64_MAX / (EX_COST_INT + 8)
+                     ? ex_budget_charge(&r->budget, UINT64_MAX)
+                     : ex_budget_charge(&r->budget,
+                                        (uint64_t)n * (EX_COST_INT + 8));
+        if (rc == 0)
+                return range;
+        Py_DECREF(range);
+        return ex_raise_over_budget(st, r, rc);
+}
+
 /* Fraction(num, den) or range(start, stop, step). */
 static PyObject *make_from_ints(PyObject *callable, const struct ex_item *it,
                                 int count)
@@ -808,7 +836,7 @@ PyObject *ex_decode_std(ex_state *st, const struct ex_codec_hooks *h,
                 return decode_slice(st, h, r);
         case EX_TAG_RANGE:
                 res = make_from_ints((PyObject *)&PyRange_Type, it, 3);
-                return res ? res : refused(st, "range");
+                return res ? charge_range(st, r, res) : refused(st, "range");
         case EX_TAG_DECIMAL:
                 g = STD_DECIMAL;
                 break;

@@ -195,6 +195,13 @@ def test_what_the_child_has_us_build_is_bounded(spawn, profile):
     # 2**25 items (256 MiB of pointers) for a few bytes of request
     with pytest.raises(MemoryError, match="repeating a sequence"):
         walker.repeat(items, 1 << 21, __extradite_policy__="reference")
+    # a range of a few bytes stands for the list it becomes (lst.extend(r))
+    walker.call_with_range(items, "extend", 3, __extradite_policy__="reference")
+    assert len(items) == 19
+    with pytest.raises(extradite.ExtraditeProtocolError, match="reply budget exceeded"):
+        walker.call_with_range(items, "extend", 1 << 27, __extradite_policy__="reference")
+    assert len(items) == 19
+    walker = spawn(TARGET, profile)()  # that child was killed
     # a bytearray's methods build what they are told (ba.zfill(2**30))
     with pytest.raises(PermissionError):
         walker.call_member(bytearray(b"x"), "zfill", 1 << 30,

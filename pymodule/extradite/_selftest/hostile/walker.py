@@ -137,6 +137,11 @@ class Walker:
     def call_member(self, obj, name, *args):
         return getattr(obj, name)(*args)
 
+    def call_with_range(self, obj, name, n):
+        """obj.name(range(n)), the range made here: a few bytes on the
+        wire."""
+        getattr(obj, name)(range(n))
+
     def repeat(self, sequence, times):
         """Have the parent repeat one of its sequences: its len."""
         return len(sequence * times)
